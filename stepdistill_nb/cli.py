@@ -35,14 +35,14 @@ def resolve(name:str): # subcommand name, e.g. 'inspect'
         raise CommandError(f"stepdistill {name}: not available in this installation ({mod} is missing)") from None
     return getattr(module, fn)
 
-# %% ../nbs/99_cli.ipynb #c842ce7e
+# %% ../nbs/99_cli.ipynb #0ea0060b
 def usage() -> str:
     "The top-level help text: one line per subcommand."
     width = max(map(len, SUBCOMMANDS))
     lines = ['usage: stepdistill COMMAND [ARGS...]   (stepdistill COMMAND --help for its options)', '', 'commands:']
     return '\n'.join(lines + [f'  {k:<{width}}  {v[1]}' for k, v in SUBCOMMANDS.items()])
 
-# %% ../nbs/99_cli.ipynb #3e7e4ca2
+# %% ../nbs/99_cli.ipynb #064829b5
 def main(argv:list=None): # arguments, default `sys.argv[1:]`
     "Entry point of the `stepdistill` console script."
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -28,7 +28,7 @@ class DataError(ValueError):
                                       f'field {field!r}' if field else None] if o)
         super().__init__(f'{where}: {msg}' if where else msg)
 
-# %% ../nbs/00_data.ipynb #a80fa38a
+# %% ../nbs/00_data.ipynb #579ef801
 _ws = re.compile(r'\s*')
 
 def _line_of(text, pos): return text.count('\n', 0, pos) + 1
@@ -56,7 +56,7 @@ def read_json_records(text:str, source=None) -> list:
     if is_array: raise DataError('truncated JSON array (no closing "]")', source, _line_of(text, pos))
     return out
 
-# %% ../nbs/00_data.ipynb #91084e24
+# %% ../nbs/00_data.ipynb #05b571d6
 def read_csv_records(text:str, source=None) -> list:
     "Parse CSV with a header row into `(line, row_dict)` pairs."
     reader = csv.DictReader(io.StringIO(text))
@@ -67,7 +67,7 @@ def read_csv_records(text:str, source=None) -> list:
         line = reader.line_num + 1
     return out
 
-# %% ../nbs/00_data.ipynb #2a42dd85
+# %% ../nbs/00_data.ipynb #5ee26903
 def read_records(path) -> list:
     "Read `(line, dict)` pairs from a CSV, JSON, JSON Lines or concatenated-JSON file."
     path = Path(path)
@@ -76,7 +76,7 @@ def read_records(path) -> list:
     if not text.strip(): raise DataError('empty file: no records', path)
     return read_csv_records(text, path) if path.suffix.lower() == '.csv' else read_json_records(text, path)
 
-# %% ../nbs/00_data.ipynb #666615de
+# %% ../nbs/00_data.ipynb #fbee1611
 _numeric_ok = {'id', 'label', 'llm_label'}
 
 def to_record(raw:dict, mapping:dict=None, source=None, line=None, index=None) -> dict:
@@ -94,7 +94,7 @@ def to_record(raw:dict, mapping:dict=None, source=None, line=None, index=None) -
         raise DataError('missing required field (or it is empty)', source, line, 'input', index)
     return rec
 
-# %% ../nbs/00_data.ipynb #e3c8c3bb
+# %% ../nbs/00_data.ipynb #c5d7b6c4
 def check_records(pairs, mapping:dict=None, source=None) -> list:
     "Validate `(line, raw)` pairs into records; fill ids, refuse duplicates, warn on unknown columns."
     stem = Path(str(source)).stem if source else 'record'
@@ -113,7 +113,7 @@ def check_records(pairs, mapping:dict=None, source=None) -> list:
                       "map them with `mapping={'old': 'new'}` to keep them", stacklevel=2)
     return recs
 
-# %% ../nbs/00_data.ipynb #d02ccc66
+# %% ../nbs/00_data.ipynb #35f6291c
 def _hf_pairs(ds):
     return [(None, dict(r)) for r in ds]
 
@@ -134,7 +134,7 @@ def load_examples(source, # file path, saved dataset dir, Dataset, list of dicts
         else: return load_examples(datasets.load_dataset(str(source), split=split), None, mapping)
     return datasets.Dataset.from_list(recs, features=FEATURES)
 
-# %% ../nbs/00_data.ipynb #bf3b7e6e
+# %% ../nbs/00_data.ipynb #bda240f1
 def save_examples(data, # a Dataset or a list of records
                   path, # output file (.jsonl / .json)
                  ) -> Path:
@@ -146,7 +146,7 @@ def save_examples(data, # a Dataset or a list of records
     os.replace(tmp, path)
     return path
 
-# %% ../nbs/00_data.ipynb #e727682e
+# %% ../nbs/00_data.ipynb #84e588a8
 def _stats(xs):
     if not xs: return None
     xs = sorted(xs); n = len(xs)

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['execute_nb', 'process_nb', 'site_url', 'relative_links', 'page_name', 'slug', 'render_nb', 'page_html',
-           'doc_notebooks', 'build_site', 'check_site', 'readme_text', 'write_readme', 'docs_cmd']
+           'doc_notebooks', 'report_dirs', 'report_page', 'results_html', 'build_site', 'check_site', 'readme_text',
+           'write_readme', 'docs_cmd']
 
 # %% ../nbs/98_docs.ipynb #2626ac1f
 import html, json, os, re, shutil, sys, tempfile
@@ -56,13 +57,13 @@ def relative_links(text:str) -> str:
     "Rewrite absolute links into this project's hosted docs as relative ones."
     return text.replace(site_url(), '')
 
-# %% ../nbs/98_docs.ipynb #ad65866a
+# %% ../nbs/98_docs.ipynb #b61d0929
 def page_name(nb_path) -> str:
     "The page file name nbdev gives a notebook."
     p = Path(nb_path)
     return re.sub(r'^\d+[a-zA-Z0-9]*_', '', p.stem.lower()) + '.html'
 
-# %% ../nbs/98_docs.ipynb #b6a39842
+# %% ../nbs/98_docs.ipynb #ea2b7e5f
 def slug(text:str) -> str:
     "The anchor id Quarto/Pandoc give a heading: lower case, punctuation dropped, spaces to dashes."
     text = re.sub(r'<[^>]+>', '', html.unescape(text)).strip().lower()
@@ -111,14 +112,16 @@ def render_nb(nb) -> tuple:
             import yaml
             fm = yaml.safe_load(src.strip().strip('-')) or {}
             title, desc = fm.get('title', title), fm.get('description', desc)
-        elif c.cell_type == 'markdown': parts.append(_md(src))
+        elif c.cell_type == 'markdown':
+            if title is None and src.startswith('# '): title, src = src.split('\n', 1)[0][2:].strip(), src.split('\n', 1)[1] if '\n' in src else ''
+            parts.append(_md(src))
         elif c.cell_type == 'code':
             opts, body = _opts(src), _strip_opts(src)
             if body and opts.get('echo') != 'false': parts.append(_code_html(body))
             parts.extend(_output_html(o) for o in c.get('outputs', []))
     return title, desc, '\n'.join(p for p in parts if p)
 
-# %% ../nbs/98_docs.ipynb #1eeb09ab
+# %% ../nbs/98_docs.ipynb #5d46fb1a
 _CSS = """body{font-family:system-ui,sans-serif;margin:0;display:flex;color:#222}
 nav{width:230px;padding:1em;background:#f4f6f8;min-height:100vh;flex-shrink:0}
 nav a{display:block;padding:.2em 0;color:#0b5cad;text-decoration:none} nav a.here{font-weight:bold}
@@ -136,18 +139,46 @@ def page_html(title, desc, body, nav, here) -> str:
             f'<body><nav><b>{html.escape(get_config().lib_name)}</b>{links}</nav><main><h1>{html.escape(title)}</h1>'
             f'<p class="description">{html.escape(desc or "")}</p>{body}</main></body></html>')
 
-# %% ../nbs/98_docs.ipynb #e51afb94
+# %% ../nbs/98_docs.ipynb #c630f2c0
 def doc_notebooks(path=None) -> list:
     "Notebooks to document, in order, `index.ipynb` first."
     nbs = sorted(Path(p) for p in nbglob(path or get_config().nbs_path, as_path=True))
     return sorted(nbs, key=lambda p: (p.name != 'index.ipynb', str(p)))
 
-# %% ../nbs/98_docs.ipynb #c630f2c0
+# %% ../nbs/98_docs.ipynb #96bfab6e
+def report_dirs(reports=None) -> list:
+    "Folders under `reports/` that hold an executed `report.ipynb`."
+    reports = Path(reports or get_config().config_path/'reports')
+    return sorted(p.parent for p in reports.glob('*/report.ipynb'))
+
+def report_page(d) -> str: return f'report-{Path(d).name}.html'
+
+def _table_html(rows:list) -> str:
+    import pandas as pd
+    return pd.DataFrame(rows).to_html(index=False, float_format=lambda x: f'{x:.4g}', border=0)
+
+def results_html(reports=None) -> str:
+    "The results page body: for each report, its run info and its metrics as tables."
+    parts = ['<p>Tables from the latest executed experiment reports in <code>reports/</code>.</p>']
+    for d in report_dirs(reports):
+        info = json.loads((d/'run.json').read_text()) if (d/'run.json').exists() else {}
+        m = json.loads((d/'metrics.json').read_text()) if (d/'metrics.json').exists() else {}
+        parts.append(f'<h2 id="{slug(d.name)}"><a href="{report_page(d)}">{html.escape(d.name)}</a></h2>')
+        if info: parts.append(f"<p>run {html.escape(str(info.get('started', '?')))}, {info.get('seconds', '?')} s, status {html.escape(str(info.get('status')))}; "
+                              f"parameters <code>{html.escape(json.dumps(info.get('params', {})))}</code></p>")
+        tables = {k: v for k, v in m.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)}
+        scalars = {k: v for k, v in m.items() if k not in tables}
+        if scalars: parts.append(_table_html([{'metric': k, 'value': json.dumps(v) if isinstance(v, (dict, list)) else v} for k, v in scalars.items()]))
+        for k, rows in tables.items(): parts += [f'<h3 id="{slug(d.name + "-" + k)}">{html.escape(k)}</h3>', _table_html(rows)]
+    return '\n'.join(parts)
+
+# %% ../nbs/98_docs.ipynb #776c95dc
 def build_site(out='_site', # output folder
                path=None, # notebooks folder (default: nbs_path)
                skip_flags=None, # cell flags not executed (default: tst_flags)
+               reports=None, # folder of executed experiment reports (default: reports/)
               ) -> Path:
-    "Execute, process and render every notebook into `out`, one page each."
+    "Execute, process and render every notebook into `out`, one page each, plus the experiment reports and results."
     from tqdm.auto import tqdm
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     pages = []
@@ -155,11 +186,15 @@ def build_site(out='_site', # output folder
         nb = process_nb(execute_nb(nbp, skip_flags))
         title, desc, body = render_nb(nb)
         pages.append((page_name(nbp), title or nbp.stem, desc, body))
+    for d in report_dirs(reports):
+        title, desc, body = render_nb(read_nb(d/'report.ipynb'))
+        pages.append((report_page(d), title or d.name, desc or f'executed experiment report: reports/{d.name}', body))
+    if report_dirs(reports): pages.append(('results.html', 'Results', 'tables from the latest experiment runs', results_html(reports)))
     nav = [(p, t) for p, t, _, _ in pages]
     for p, t, d, b in pages: (out/p).write_text(page_html(t, d, b, nav, p), encoding='utf-8')
     return out
 
-# %% ../nbs/98_docs.ipynb #96bfab6e
+# %% ../nbs/98_docs.ipynb #0ad1cb7c
 from html.parser import HTMLParser
 
 class _Links(HTMLParser):
@@ -175,10 +210,11 @@ class _Links(HTMLParser):
 def _parse(page):
     p = _Links(); p.feed(Path(page).read_text(encoding='utf-8')); return p
 
-def check_site(out='_site', path=None) -> list:
+def check_site(out='_site', path=None, reports=None) -> list:
     "Problems in the built site: missing pages, broken internal links and anchors."
     out, problems = Path(out), []
-    expected = [page_name(p) for p in doc_notebooks(path)]
+    expected = [page_name(p) for p in doc_notebooks(path)] + [report_page(d) for d in report_dirs(reports)]
+    if report_dirs(reports): expected.append('results.html')
     problems += [f'missing page {p}' for p in expected if not (out/p).exists()]
     parsed = {p.name: _parse(p) for p in sorted(out.glob('*.html'))}
     for name, page in parsed.items():
@@ -190,7 +226,7 @@ def check_site(out='_site', path=None) -> list:
             elif anchor and anchor not in parsed[target].ids: problems.append(f'{name}: missing anchor {link}')
     return problems
 
-# %% ../nbs/98_docs.ipynb #776c95dc
+# %% ../nbs/98_docs.ipynb #cab9cb9b
 def readme_text(path=None) -> str:
     "README.md's text, rendered from the index notebook (unexecuted, so it is deterministic)."
     cfg = get_config()
@@ -216,7 +252,7 @@ def write_readme(dest=None) -> Path:
     dest.write_text(readme_text(), encoding='utf-8')
     return dest
 
-# %% ../nbs/98_docs.ipynb #0ad1cb7c
+# %% ../nbs/98_docs.ipynb #000251bf
 @call_parse
 def docs_cmd(out:str='_site', # output folder of the site
              readme:bool=False, # only write README.md

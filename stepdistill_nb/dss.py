@@ -12,7 +12,7 @@ from pathlib import Path
 import datasets
 from .data import DataError, FEATURES, check_records, load_examples, read_records, summarize
 
-# %% ../nbs/01_dss.ipynb #036ab858
+# %% ../nbs/01_dss.ipynb #ac39d53d
 TASKS = {
     'svamp': dict(next_exemplar=r'\n\s*Q:', metric='svamp'),
     'cqa':   dict(next_exemplar=r'\n\s*Q:', metric='exact'),
@@ -24,7 +24,7 @@ def cut_continuation(text:str, task:str) -> str:
     "Cut a raw few-shot continuation where the next exemplar begins."
     return re.split(TASKS[task]['next_exemplar'], text, maxsplit=1)[0].strip()
 
-# %% ../nbs/01_dss.ipynb #8fb0b311
+# %% ../nbs/01_dss.ipynb #fba3d2d3
 def _label_svamp(s):
     s = s.strip().rstrip('.').strip()
     return s if re.fullmatch(r'[\d\s.+\-*/()]*\d[\d\s.+\-*/()]*', s) else None
@@ -51,7 +51,7 @@ def parse_continuation(text:str, task:str) -> dict:
     if rationale is None: err = err or 'empty rationale'
     return dict(rationale=rationale, llm_label=label, parse_error=err)
 
-# %% ../nbs/01_dss.ipynb #595b0f09
+# %% ../nbs/01_dss.ipynb #f9db577a
 _ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.Pow: operator.pow, ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv, ast.USub: operator.neg, ast.UAdd: operator.pos}
 
@@ -69,7 +69,7 @@ def eval_expression(s:str):
     except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError): return None
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
-# %% ../nbs/01_dss.ipynb #c47028f9
+# %% ../nbs/01_dss.ipynb #e000fd5d
 def labels_equal(pred, gold, metric:str='exact') -> bool:
     "Is `pred` the same answer as `gold`? `metric` is 'svamp' (evaluated expressions) or 'exact'."
     if pred is None or gold is None: return False
@@ -85,7 +85,7 @@ def label_accuracy(preds, golds, metric:str='exact') -> float:
     if len(preds) != len(golds): raise ValueError(f'{len(preds)} predictions for {len(golds)} labels')
     return sum(labels_equal(p, g, metric) for p, g in zip(preds, golds)) / len(golds) if golds else 0.0
 
-# %% ../nbs/01_dss.ipynb #ce5febda
+# %% ../nbs/01_dss.ipynb #d0b92cf9
 ANLI_LABELS = ['entailment', 'neutral', 'contradiction']
 
 def gold_record(name:str, raw:dict, i:int, split:str, sep:str='</s>') -> dict:
@@ -98,7 +98,7 @@ def gold_record(name:str, raw:dict, i:int, split:str, sep:str='</s>') -> dict:
         return dict(id=raw['uid'], input=f"{raw['premise']}{sep}{raw['hypothesis']}", label=ANLI_LABELS[raw['label']])
     raise ValueError(f'unknown dataset {name!r}: choose one of {list(TASKS)}')
 
-# %% ../nbs/01_dss.ipynb #dcb109cc
+# %% ../nbs/01_dss.ipynb #6d15afbb
 def _gold_path(root, name, split):
     p = Path(root)/name/f'{name}_{split}.json'
     if not p.exists():
@@ -120,7 +120,7 @@ def read_release(name:str, root, split:str, sep:str='</s>') -> list:
     for rec, out in zip(gold, outs): rec.update(parse_continuation(out, name), teacher_raw=out)
     return gold
 
-# %% ../nbs/01_dss.ipynb #20c95592
+# %% ../nbs/01_dss.ipynb #74c2c2c1
 def load_dss(name:str, # 'svamp', 'cqa' or 'anli1'
              root='../shared/data/dss', # the release's root folder
              split:str='train', # 'train', 'valid' or 'test'
@@ -137,12 +137,12 @@ def load_dss(name:str, # 'svamp', 'cqa' or 'anli1'
         ds = parts['train' if split == 'train' else 'test']
     return ds
 
-# %% ../nbs/01_dss.ipynb #96ca518d
+# %% ../nbs/01_dss.ipynb #bf02d0c1
 def metric_for(name:str) -> str:
     "The scoring metric of a released dataset name ('svamp' or 'exact')."
     return TASKS[name]['metric'] if name in TASKS else 'exact'
 
-# %% ../nbs/01_dss.ipynb #c2584d40
+# %% ../nbs/01_dss.ipynb #7d7df2fc
 from fastcore.script import call_parse
 from json import dumps as _dumps
 

@@ -1,0 +1,49 @@
+"Every experiment notebook runs through `stepdistill experiment` with tiny parameters and leaves a complete run folder."
+import json, subprocess, sys
+from pathlib import Path
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = str(Path(sys.executable).parent/'stepdistill')
+DSS = (REPO/'..'/'shared'/'data'/'dss').resolve()
+
+# tiny parameters per experiment: seconds, not minutes; every experiment in experiments/ must be listed here
+TINY = {
+    'paper_reproduction': {'fractions': '[0.5]', 'max_steps': '2', 'train_limit': '16', 'eval_limit': '4', 'batch_size': '4'},
+    'rationale_coverage': {'coverages': '[0.0, 0.5]', 'max_steps': '2', 'train_limit': '16', 'eval_limit': '4', 'batch_size': '4'},
+    'prompting_cost': {'tasks': '[svamp]', 'n': '2', 'teacher': 'smollm2', 'max_new_tokens': '16'},
+    'ddk_vs_uniform': {'n_train': '24', 'n_valid': '6', 'n_test': '6', 'max_steps': '2', 'ddk_interval': '1', 'batch_size': '4',
+                       'ddk_eval_per_domain': '2'},
+    'fhir_case_study': {'sizes': '[8]', 'n_valid': '10', 'n_test': '4', 'max_steps': '2', 'batch_size': '4', 'teacher': 'smollm2',
+                        'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'population': '2', 'latency_n': '2',
+                        'ddk_interval': '1'},
+}
+NEEDS_DSS = {'paper_reproduction', 'rationale_coverage', 'prompting_cost'}
+
+def test_every_experiment_has_tiny_parameters():
+    names = sorted(p.stem for p in (REPO/'experiments').glob('*.ipynb'))
+    assert names and sorted(TINY) == names
+
+def test_list_shows_experiments_and_parameters():
+    out = subprocess.run([CLI, 'experiment', '--list'], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    for name in TINY: assert f'{name}:' in out
+    assert 'max_steps=' in out
+
+def test_unknown_parameter_is_refused():
+    r = subprocess.run([CLI, 'experiment', 'paper_reproduction', '-p', 'max_stepz', '3'], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode != 0 and "unknown parameter 'max_stepz'" in r.stderr and 'Traceback' not in r.stderr
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', sorted(TINY))
+def test_experiment_runs_with_tiny_parameters(name, tmp_path):
+    if name in NEEDS_DSS and not DSS.exists(): pytest.skip(f'{DSS} is absent: {name} needs the released data')
+    args = [a for k, v in TINY[name].items() for a in ('-p', k, v)]
+    out = tmp_path/name
+    r = subprocess.run([CLI, 'experiment', name, *args, '--out', str(out)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr[-3000:]
+    info = json.loads((out/'run.json').read_text())
+    assert info['status'] == 'ok' and info['experiment'] == name
+    assert json.loads((out/'metrics.json').read_text())
+    assert list(out.glob('*.png')), 'the experiment saved no figure'
+    report = json.loads((out/'report.ipynb').read_text())
+    assert any(o.get('output_type') == 'display_data' and 'image/png' in o.get('data', {}) for c in report['cells'] for o in c.get('outputs', []))

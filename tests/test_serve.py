@@ -1,0 +1,89 @@
+"`stepdistill serve`: a real student answering real HTTP requests on loopback."
+import json, os, signal, socket, subprocess, sys, time
+from pathlib import Path
+import pytest, requests
+
+CLI = str(Path(sys.executable).parent/'stepdistill')
+
+@pytest.fixture(scope='module')
+def student_dir(tmp_path_factory, dss_root_module):
+    from stepdistill_nb.training import train
+    out = tmp_path_factory.mktemp('student')
+    train('svamp', student='tiny-t5', mode='step-by-step', out=str(out), root=str(dss_root_module), limit=16, valid_limit=8,
+          max_steps=2, batch_size=4, eval_steps=2, progress=False, plot=False, max_input_len=64, max_target_len=16, max_rationale_len=16)
+    return out
+
+@pytest.fixture(scope='module')
+def dss_root_module():
+    root = (Path(__file__).resolve().parents[1]/'..'/'shared'/'data'/'dss').resolve()
+    if not root.exists(): pytest.skip(f'{root} is absent: the serving tests train on ../shared/data/dss')
+    return root
+
+def _free_port():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='module')
+def server(student_dir):
+    "`stepdistill serve` started as a real process on 127.0.0.1, stopped at the end."
+    port = _free_port()
+    p = subprocess.Popen([CLI, 'serve', str(student_dir), '--port', str(port), '--max_inputs', '4', '--max_chars', '500'],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        for _ in range(600):
+            if p.poll() is not None: pytest.fail(f'server exited: {p.stdout.read()}')
+            try:
+                if requests.get(f'{url}/health', timeout=1).ok: break
+            except requests.ConnectionError: time.sleep(0.1)
+        yield url
+    finally:
+        p.send_signal(signal.SIGINT)
+        try: p.wait(timeout=20)
+        except subprocess.TimeoutExpired: p.kill()
+
+def test_predict_matches_the_saved_student(server, student_dir):
+    from stepdistill_nb.training import Student
+    texts = ['Tom has 3 apples and buys 2 more. How many apples does he have?', 'A box holds 6 eggs. How many eggs are in 4 boxes?']
+    r = requests.post(f'{server}/predict', json={'inputs': texts, 'rationale': True})
+    assert r.status_code == 200
+    preds = r.json()['predictions']
+    assert len(preds) == 2 and all({'label', 'rationale'} <= p.keys() for p in preds)
+    assert [p['label'] for p in preds] == [p['label'] for p in Student.load(student_dir).predict(texts)]
+
+def test_openai_chat_and_completions(server):
+    r = requests.post(f'{server}/v1/chat/completions', json={'model': 'x', 'messages': [
+        {'role': 'system', 'content': 'answer'}, {'role': 'user', 'content': 'Tom has 3 apples. How many?'}]})
+    assert r.status_code == 200
+    body = r.json()
+    assert body['object'] == 'chat.completion' and body['choices'][0]['message']['role'] == 'assistant'
+    assert body['usage']['prompt_tokens'] > 0 and body['usage']['total_tokens'] == body['usage']['prompt_tokens'] + body['usage']['completion_tokens']
+    r = requests.post(f'{server}/v1/completions', json={'prompt': ['a b', 'c d']})
+    assert r.status_code == 200 and [c['index'] for c in r.json()['choices']] == [0, 1]
+    assert requests.get(f'{server}/v1/models').json()['data'][0]['id']
+
+@pytest.mark.parametrize('path,body,status,fragment', [
+    ('/predict', {'inputs': []}, 400, 'no input'),
+    ('/predict', {'inputs': ['a'] * 5}, 413, 'the limit is 4'),
+    ('/predict', {'inputs': ['x' * 501]}, 413, 'the limit is 500'),
+    ('/predict', {'inputs': 'not a list'}, 422, 'inputs'),
+    ('/predict', {'texts': ['a']}, 422, 'inputs'),
+    ('/v1/chat/completions', {'messages': [{'role': 'assistant', 'content': 'hi'}]}, 400, 'no non-empty user message'),
+    ('/v1/chat/completions', {'messages': 'hi'}, 422, 'messages'),
+])
+def test_bad_requests_get_clear_4xx(server, path, body, status, fragment):
+    r = requests.post(server + path, json=body)
+    assert r.status_code == status and fragment in r.text
+
+def test_not_json_and_oversized_body(server):
+    r = requests.post(f'{server}/predict', data=b'{not json', headers={'content-type': 'application/json'})
+    assert r.status_code == 422
+    r = requests.post(f'{server}/predict', data=b'x' * 1_000_001, headers={'content-type': 'application/json'})
+    assert r.status_code == 413
+
+def test_binds_loopback_by_default(server):
+    from urllib.parse import urlparse
+    assert urlparse(server).hostname == '127.0.0.1'
+
+def test_serve_refuses_a_folder_that_is_not_a_student(tmp_path):
+    r = subprocess.run([CLI, 'serve', str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and 'not a saved student' in r.stderr and 'Traceback' not in r.stderr
