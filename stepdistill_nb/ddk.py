@@ -10,7 +10,7 @@ __all__ = ['DDK_STATE', 'ddk_gaps', 'ddk_weights', 'DomainSampler', 'chi2_pvalue
            'StepByStepDDK', 'ddk_hooks', 'ddk_train', 'domain_accuracy']
 
 # %% ../nbs/07_ddk.ipynb #6c058fc8
-import hashlib, inspect, json, math, os
+import hashlib, inspect, json, math, os, warnings
 from collections.abc import Mapping
 from pathlib import Path
 import numpy as np
@@ -21,12 +21,14 @@ from fastcore.basics import store_attr
 from transformers import TrainerCallback
 
 # %% ../nbs/07_ddk.ipynb #0ecaeb14
-def _as_dict(x, what):
-    "A `{domain: float}` from a mapping or a sequence (keys 0..N-1), checking values are positive and finite."
+def _as_dict(x, what, zero_ok:bool=False):
+    "A `{domain: float}` from a mapping or a sequence (keys 0..N-1), checking values are finite and positive (or >= 0 with `zero_ok`)."
     d = dict(x) if isinstance(x, Mapping) else dict(enumerate(x))
     if not d: raise ValueError(f'{what}: no domains')
-    bad = {k: v for k, v in d.items() if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and v > 0)}
-    if bad: raise ValueError(f'{what}: values must be positive finite numbers, got {bad}')
+    ok = lambda v: isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and (v >= 0 if zero_ok else v > 0)
+    bad = {k: v for k, v in d.items() if not ok(v)}
+    if bad: raise ValueError(f"{what}: values must be {'non-negative' if zero_ok else 'positive'} finite numbers, got {bad}")
+    if zero_ok and not any(d.values()): raise ValueError(f'{what}: at least one value must be positive, got {d}')
     return {k: float(v) for k, v in d.items()}
 
 def _same_domains(a:dict, b:dict, what_a, what_b):
@@ -55,9 +57,10 @@ def ddk_weights(student_ppl, # per-domain student perplexity: {domain: ppl} or a
     if prev is None: r = _softmax(g)
     else:
         if not 0 <= smoothing <= 1: raise ValueError(f'smoothing must be in [0, 1], got {smoothing}')
-        p = _as_dict(prev, 'prev')
+        p = _as_dict(prev, 'prev', zero_ok=True)  # eq. 1 can give a domain weight 0 (exp underflow when gaps differ by hundreds)
         _same_domains(gaps, p, 'student_ppl', 'prev')
-        psi_norm = _softmax(np.log([p[k] for k in doms]) + g)  # = psi / sum(psi)
+        with np.errstate(divide='ignore'): logp = np.log([p[k] for k in doms])
+        psi_norm = _softmax(logp + g)  # = psi / sum(psi), computed in log space so that exp(gap) cannot overflow
         r = smoothing * psi_norm + (1 - smoothing) / len(doms)
     r = r.tolist()
     return dict(zip(doms, r)) if isinstance(student_ppl, Mapping) else r
@@ -94,7 +97,7 @@ from fastcore.basics import patch
 @patch
 def _vector(self:DomainSampler, weights) -> np.ndarray:
     if weights is None: return np.full(len(self.names), 1 / len(self.names))
-    w = _as_dict(weights, 'sampler weights') if isinstance(weights, Mapping) else None
+    w = _as_dict(weights, 'sampler weights', zero_ok=True) if isinstance(weights, Mapping) else None
     if w is None: raise TypeError('sampler weights must be a {domain: weight} dict')
     w = {str(k): v for k, v in w.items()}
     _same_domains(w, dict.fromkeys(self.names), 'weights', 'training data')
@@ -674,6 +677,10 @@ def sampler_factory(self:StepByStepDDK, trainer, dataset):
     if empty: raise ValueError(f"DDK: {len(empty)} training examples have no 'domain' (e.g. rows {empty[:5]}); every record needs one")
     sampler = DomainSampler.from_dataset(dataset, seed=self.seed)
     held = group_by_domain([r for r in trainer.eval_records if r.get('domain')], self.max_per_domain)
+    unseen = sorted(set(held) - set(sampler.names))
+    if unseen:  # a small training set may lack a domain that validation has: it cannot be sampled, so it is not scored
+        warnings.warn(f'DDK: held-out domains absent from the training data are not scored: {unseen}', stacklevel=2)
+        held = {k: v for k, v in held.items() if k in sampler.names}
     tppl = self.teacher_perplexity(trainer.fmt, held, trainer.args.device)
     self.callback.attach(sampler, task_collator(trainer.processing_class, trainer.fmt, self.mode, self.label_source), held, tppl)
     if self.kd_gamma:

@@ -99,6 +99,7 @@ def _resource_of(path:str) -> str:
     segs = [s for s in urlsplit(path).path.split('/') if s]
     if segs and segs[-1] == '_search': segs = segs[:-1]
     if not segs: raise FhirQueryError(f'no resource type in {path!r}')
+    if not re.fullmatch(r'[A-Za-z][A-Za-z0-9]*', segs[-1]): raise FhirQueryError(f'malformed resource type {segs[-1][:60]!r}')
     return segs[-1]
 
 def _param(pair:str) -> SearchParam:

@@ -68,6 +68,13 @@ def test_sampler_proportions(weights):
     assert np.all(np.abs(counts - n * probs) < 5 * sd), counts
 
 
+def test_sampler_zero_weight_domain_is_never_drawn():
+    "Eq. 1 can underflow to weight 0 for all but the hardest domain: such a domain is simply not sampled."
+    s = DomainSampler(DOMS, ddk_weights({'a': 9000., 'b': 10., 'c': 9., 'd': 8.}, dict.fromkeys('abcd', 1.)), num_samples=500, seed=3)
+    assert {DOMS[i] for i in s} == {'a'}
+    with pytest.raises(ValueError, match='at least one value must be positive'): DomainSampler(DOMS, dict.fromkeys('abcd', 0.))
+
+
 def test_chi2_pvalue_known_values():
     assert abs(chi2_pvalue([30, 30, 40], [1, 1, 1]) - math.exp(-1)) < 1e-9    # 2 dof: p = exp(-x/2), x = 2
     assert abs(chi2_pvalue([60, 40], [0.5, 0.5]) - 0.0455003) < 1e-6          # 1 dof, x = 4
@@ -335,3 +342,18 @@ def test_train_command_with_ddk(tmp_path):
     assert r.returncode != 0 and '--kd-gamma needs --ddk' in r.stderr
     r = subprocess.run(cmd[:-6] + ['--out', str(tmp_path / 'y'), '--ddk'], capture_output=True, text=True)
     assert r.returncode != 0 and '--ddk needs --ddk-teacher' in r.stderr
+
+
+def test_valid_domain_absent_from_training_is_not_scored(tmp_path):
+    "A small training set may miss a domain that validation has: DDK warns, scores the domains it can sample, and trains."
+    from stepdistill_nb.ddk import ddk_train
+    from stepdistill_nb.data import save_examples
+    from stepdistill_nb.training import load_student
+    save_examples([r for r in toy_domain_records(6, seed=0) if r['domain'] != 'hard'], tmp_path / 'train.jsonl')
+    save_examples(toy_domain_records(2, seed=1, prefix='val-'), tmp_path / 'valid.jsonl')
+    with pytest.warns(UserWarning, match=r"absent from the training data are not scored: \['hard'\]"):
+        res = ddk_train(str(tmp_path / 'train.jsonl'), load_student('tiny-llama', seed=1), out=str(tmp_path / 'A'), student='tiny-llama',
+                        valid=str(tmp_path / 'valid.jsonl'), ddk_interval=1, batch_size=4, max_steps=2, max_target_len=8,
+                        max_rationale_len=8, progress=False, plot=False)
+    log = read_ddk_log(tmp_path / 'A')
+    assert res['global_step'] == 2 and log and all(set(e['weights']) == {'easy', 'mid'} for e in log)
