@@ -429,6 +429,7 @@ def generate_fhir_records(n:int, # number of records
 # %% ../nbs/09_fhir_data.ipynb #a1eafe3a
 def to_dataset(records) -> datasets.Dataset:
     "Records in the generic schema (extra keys dropped, missing fields None)."
+    if not records: return datasets.Dataset.from_dict({f: [] for f in FIELDS}, features=FEATURES)  # from_list([]) loses the columns
     return datasets.Dataset.from_list([{f: r.get(f) for f in FIELDS} for r in records], features=FEATURES)
 
 def generate_fhir_dataset(n_train:int=2000, # training examples

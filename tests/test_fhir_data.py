@@ -54,3 +54,9 @@ def test_dataset_schema_and_seed():
 
 def test_bad_split_is_an_error():
     with pytest.raises(ValueError, match="split must be 'train' or 'test'"): generate_fhir_records(2, 'dev')
+
+
+def test_empty_split_keeps_the_schema():
+    dd = generate_fhir_dataset(n_train=0, n_test=3, seed=1)
+    assert len(dd['train']) == 0 and len(dd['test']) == 3
+    assert dd['train'].column_names == dd['test'].column_names
