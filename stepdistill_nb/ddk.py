@@ -605,14 +605,17 @@ def plot_ddk(src, # history list, ddk_log.jsonl, or output dir
     hist = read_ddk_log(src)
     if not hist: raise ValueError(f'{src}: no DDK updates to plot')
     steps, doms = [e['step'] for e in hist], list(hist[0]['weights'])
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
     for d in doms:
         a1.plot(steps, [e['weights'][d] for e in hist], marker='o', label=d)
         a2.plot(steps, [e['gap'][d] for e in hist], marker='o', label=d)
-    a1.set(xlabel='step', ylabel='sampling weight r', title=f'{title}: weights'); a1.legend()
-    a2.set(xlabel='step', ylabel='gap l_S / l_T', title=f'{title}: student/teacher perplexity'); a2.axhline(1, color='grey', lw=0.5)
+    a1.set(xlabel='step', ylabel='sampling weight r', title='weights')
+    a2.set(xlabel='step', ylabel='gap l_S / l_T', title='student/teacher perplexity'); a2.axhline(1, color='grey', lw=0.5)
+    gaps = [g for e in hist for g in e['gap'].values()]
+    if max(gaps) / max(min(gaps), 1e-9) > 20: a2.set_yscale('log')  # an untrained student starts thousands of times worse
+    fig.suptitle(title); fig.legend(*a1.get_legend_handles_labels(), loc='center left', bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.tight_layout()
-    if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=100)
+    if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=100, bbox_inches='tight')
     return fig
 
 # %% ../nbs/07_ddk.ipynb #ea9acc43
