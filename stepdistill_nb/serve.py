@@ -16,20 +16,24 @@ from pydantic import BaseModel, Field
 
 # %% ../nbs/12_serve.ipynb #216bcb57
 class PredictRequest(BaseModel):
+    "Body of `POST /predict`."
     inputs: List[str] = Field(..., description='texts to label, in order')
     rationale: bool = Field(False, description='also generate a rationale for each input')
 
 class ChatMessage(BaseModel):
+    "One message of an OpenAI-style chat request."
     role: str
     content: Union[str, List[dict], None] = None
 
 class ChatRequest(BaseModel):
+    "Body of `POST /v1/chat/completions` (OpenAI-compatible; extra fields are ignored)."
     model: Optional[str] = None
     messages: List[ChatMessage]
     max_tokens: Optional[int] = None
     temperature: Optional[float] = None
 
 class CompletionRequest(BaseModel):
+    "Body of `POST /v1/completions` (OpenAI-compatible; extra fields are ignored)."
     model: Optional[str] = None
     prompt: Union[str, List[str]]
     max_tokens: Optional[int] = None
