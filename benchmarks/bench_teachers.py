@@ -1,12 +1,13 @@
 """Benchmark of the teachers (a script, not a timed test): prints measured figures and writes JSON.
 
-1. Local teacher throughput in generated tokens/s: transformers, the same prompts batched vs one at a time,
-   in one run (goal: batching >= 4x faster on this CPU); llama.cpp one at a time on the same prompts for reference.
+1. Local teacher throughput in generated tokens/s: transformers, the same prompts batched (the continuous-batching
+   pool) vs one at a time, in one run (goal: batching >= 4x faster on this CPU); `model.generate` on fixed batches
+   and llama.cpp one at a time on the same prompts for reference.
 2. Token cost per example, zero-shot vs few-shot prompts, on SVAMP and CQA training inputs from
    ../shared/data/dss: prompt tokens of the rendered prompts on many inputs (teacher tokenizer), and full
    prompt + completion tokens from real annotation runs of the offline default teacher on a few inputs.
 
-Usage: .venv/bin/python benchmarks/bench_teachers.py [--n-throughput 16] [--n-cost 6] [--out benchmarks/results/bench_teachers.json]
+Usage: .venv/bin/python benchmarks/bench_teachers.py [--n-throughput 48] [--batch-size 16] [--n-cost 6] [--skip-cost-runs] [--out benchmarks/results/bench_teachers.json]
 """
 import argparse, json, os, platform, statistics, sys, time
 from pathlib import Path
@@ -29,24 +30,31 @@ def timed(teacher, prompts, **params):
                 load_avg_1min_before_after=[round(load0, 2), round(os.getloadavg()[0], 2)]), outs
 
 
-def throughput(prompts, max_new_tokens):
-    "Transformers (SmolLM2-135M GGUF): one batch of all prompts vs one prompt at a time; llama.cpp sequential."
+def throughput(prompts, max_new_tokens, batch_size):
+    """Transformers (SmolLM2-135M GGUF) on the same prompts: the continuous-batching pool of `batch_size` rows,
+    `model.generate` on fixed batches of `batch_size`, and one prompt at a time; llama.cpp one at a time."""
     g = smollm2_gguf()
-    tf = TransformersTeacher(str(g.parent), gguf_file=g.name, batch_size=len(prompts))
+    tf = TransformersTeacher(str(g.parent), gguf_file=g.name, batch_size=batch_size)
     timed(tf, prompts[:2], max_new_tokens=4)  # warm-up
-    batched, outs_b = timed(tf, prompts, max_new_tokens=max_new_tokens)
-    tf.batch_size = 1
+    pooled, outs_p = timed(tf, prompts, max_new_tokens=max_new_tokens)
+    tf.pool = False
+    fixed, outs_f = timed(tf, prompts, max_new_tokens=max_new_tokens)
+    tf.pool, tf.batch_size = True, 1
     single, outs_s = timed(tf, prompts, max_new_tokens=max_new_tokens)
-    same = sum(a.text == b.text for a, b in zip(outs_b, outs_s))
+    same = lambda a, b: f'{sum(x.text == y.text for x, y in zip(a, b))}/{len(prompts)}'
     with LlamaCppTeacher(g, n_ctx=1024) as lc:
         timed(lc, prompts[:1], max_new_tokens=4)
         llama, _ = timed(lc, prompts, max_new_tokens=max_new_tokens)
-    res = dict(model=f'SmolLM2-135M-Instruct ({g.name}), transformers float32 on {tf.device}', n_prompts=len(prompts),
-               max_new_tokens=max_new_tokens, transformers_batched=batched, transformers_one_at_a_time=single,
-               batching_speedup=round(batched['tokens_per_s'] / single['tokens_per_s'], 2),
-               identical_texts_batched_vs_single=f'{same}/{len(prompts)}', llamacpp_one_at_a_time=llama,
-               llamacpp_vs_transformers_one_at_a_time=round(llama['tokens_per_s'] / single['tokens_per_s'], 2))
-    return res
+    lens = [o.completion_tokens for o in outs_s]
+    return dict(model=f'SmolLM2-135M-Instruct ({g.name}), transformers float32 on {tf.device}', n_prompts=len(prompts),
+                batch_size=batch_size, max_new_tokens=max_new_tokens,
+                completion_tokens_per_prompt=dict(min=min(lens), mean=round(statistics.mean(lens), 1), max=max(lens)),
+                transformers_batched=pooled, transformers_fixed_batches_generate=fixed, transformers_one_at_a_time=single,
+                batching_speedup=round(pooled['tokens_per_s'] / single['tokens_per_s'], 2),
+                fixed_batches_speedup=round(fixed['tokens_per_s'] / single['tokens_per_s'], 2),
+                identical_texts_batched_vs_single=same(outs_p, outs_s), identical_texts_fixed_vs_single=same(outs_f, outs_s),
+                llamacpp_one_at_a_time=llama,
+                llamacpp_vs_transformers_one_at_a_time=round(llama['tokens_per_s'] / single['tokens_per_s'], 2))
 
 
 def prompt_tokens(tasks, n):
@@ -91,8 +99,9 @@ def annotation_cost(tasks, n, max_new_tokens):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--n-throughput', type=int, default=16, help='prompts in the throughput test')
-    ap.add_argument('--max-new-tokens', type=int, default=48, help='tokens per prompt in the throughput test')
+    ap.add_argument('--n-throughput', type=int, default=48, help='prompts in the throughput test')
+    ap.add_argument('--batch-size', type=int, default=16, help='rows decoded together in the throughput test')
+    ap.add_argument('--max-new-tokens', type=int, default=128, help='tokens per prompt in the throughput test (the teachers\' default)')
     ap.add_argument('--n-prompt-tokens', type=int, default=200, help='inputs per task for the prompt-token count')
     ap.add_argument('--n-cost', type=int, default=6, help='inputs per task for the real annotation runs')
     ap.add_argument('--skip-cost-runs', action='store_true', help='skip the real annotation runs (slow); keep those already in --out')
@@ -102,10 +111,13 @@ def main():
     res = dict(machine=dict(platform=platform.platform(), python=platform.python_version(), cpus=os.cpu_count(),
                             note='2 cores shared with other jobs: see load_avg_1min_before_after'), started=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
     prompts = [get_prompt('svamp', 'zero-shot').render(r) for r in load_dss('svamp', ROOT).select(range(a.n_throughput))]
-    res['throughput'] = tp = throughput(prompts, a.max_new_tokens)
-    print(f"throughput ({tp['model']}, {tp['n_prompts']} SVAMP zero-shot prompts, {a.max_new_tokens} new tokens max):")
-    for k in ('transformers_batched', 'transformers_one_at_a_time', 'llamacpp_one_at_a_time'): print(f'  {k:28s} {tp[k]}')
-    print(f"  batching speedup: {tp['batching_speedup']}x (goal >= 4x); identical texts: {tp['identical_texts_batched_vs_single']}", flush=True)
+    res['throughput'] = tp = throughput(prompts, a.max_new_tokens, a.batch_size)
+    print(f"throughput ({tp['model']}, {tp['n_prompts']} SVAMP zero-shot prompts, {a.max_new_tokens} new tokens max, "
+          f"batch {a.batch_size}; completion tokens per prompt {tp['completion_tokens_per_prompt']}):")
+    for k in ('transformers_batched', 'transformers_fixed_batches_generate', 'transformers_one_at_a_time', 'llamacpp_one_at_a_time'):
+        print(f'  {k:36s} {tp[k]}')
+    print(f"  batching speedup (pool): {tp['batching_speedup']}x (goal >= 4x), identical texts {tp['identical_texts_batched_vs_single']}; "
+          f"model.generate on fixed batches: {tp['fixed_batches_speedup']}x, identical texts {tp['identical_texts_fixed_vs_single']}", flush=True)
     res['prompt_tokens'] = pt = prompt_tokens(['svamp', 'cqa'], a.n_prompt_tokens)
     for task, d in pt.items():
         print(f"prompt tokens per example, {task} ({a.n_prompt_tokens} inputs): zero-shot {d['zero-shot']['mean']}, "

