@@ -232,3 +232,26 @@ def test_smollm2_all_modes_resume_predict(tmp_path):
     out = st.predict(['Tom has 3 apples and buys 4 more. How many apples?', 'Sam has 9 pens.'], rationale=True, max_new_tokens=6)
     fct.test_eq(len(out), 2); assert all(isinstance(o['label'], str) and 'rationale' in o for o in out)
     shutil.rmtree(tmp_path, ignore_errors=True)   # ~4 GB of checkpoints
+
+
+@slow
+def test_domain_tokenizer_student(tmp_path):
+    "tokenizer='domain': a BPE trained on the training split, kept in OUT, saved with the student, reused on resume."
+    from stepdistill_nb.fhir_data import generate_fhir_dataset
+    dd = generate_fhir_dataset(n_train=48, n_test=8, seed=1)
+    data = tmp_path/'fhir'; dd['valid'] = dd.pop('test'); dd.save_to_disk(str(data))
+    kw = dict(student='small-t5', tokenizer='domain', mode='step-by-step', max_steps=4, eval_steps=2, batch_size=8,
+              max_input_len=64, max_target_len=48, max_rationale_len=48, progress=False, plot=False)
+    info = train(str(data), out=tmp_path/'st', **kw)
+    dom = tmp_path/'st'/'domain_tokenizer'
+    assert (dom/'tokenizer.json').exists()
+    st = Student.load(tmp_path/'st')
+    assert len(st.tok) <= 1000 and st.model.config.vocab_size == len(st.tok)
+    assert st.tok.tokenize('Patient?birthdate=gt1990') == load_student('small-t5', str(dom))[1].tokenize('Patient?birthdate=gt1990')
+    assert len(st.predict(['female patients named Maria born after 1990'])) == 1
+    stamp = (dom/'tokenizer.json').stat().st_mtime_ns
+    train(str(data), out=tmp_path/'st', resume=True, **{**kw, 'max_steps': 6})   # resumes from checkpoint-4 with the same tokenizer
+    assert (dom/'tokenizer.json').stat().st_mtime_ns == stamp
+    assert json.loads((tmp_path/'st'/'stepdistill.json').read_text())['global_step'] == 6
+    with pytest.raises(ValueError, match='built from a config'):
+        train(str(data), out=tmp_path/'x', **{**kw, 'student': 'smollm2'})
