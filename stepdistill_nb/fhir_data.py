@@ -45,6 +45,7 @@ class Ctx:
     def pick(self, key, pool):
         "A value from `pool` (or from `population[key]` when given); its last quarter is mostly seen in the test split only."
         pool = sorted((self.population or {}).get(key) or pool)
+        if len(pool) == 1: return pool[0]   # a single value (one city in a small population) serves both splits
         cut = len(pool) - max(1, len(pool)//4)
         return self.rng.choice(pool[:cut] if self.split == 'train' else pool[cut:] if self.rng.random() < 0.7 else pool)
 

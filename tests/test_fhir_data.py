@@ -60,3 +60,13 @@ def test_empty_split_keeps_the_schema():
     dd = generate_fhir_dataset(n_train=0, n_test=3, seed=1)
     assert len(dd['train']) == 0 and len(dd['test']) == 3
     assert dd['train'].column_names == dd['test'].column_names
+
+
+def test_population_values_with_a_single_city():
+    "Real population values replace the built-in pools; a pool of one value (one city) serves both splits."
+    pop = dict(patient=['p-1', 'p-2', 'p-3', 'p-4'], given=['Ana', 'Bo', 'Cy', 'Di'], family=['Ek', 'Fo', 'Gu', 'Ha'], city=['Boston'])
+    recs = generate_fhir_records(300, 'train', 3, population=pop) + generate_fhir_records(300, 'test', 3, population=pop)
+    cities = {p.values[0] for r in recs for p in parse_query(r['label']).params if p.name == 'address-city'}
+    assert cities == {'Boston'}
+    pids = {p.values[0].split('/')[-1] for r in recs for p in parse_query(r['label']).params if p.name in ('patient', 'subject')}
+    assert pids and pids <= set(pop['patient'])
