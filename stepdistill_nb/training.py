@@ -6,9 +6,9 @@
 __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'METRICS', 'label_source_for', 'task_targets', 'load_tokenizer', 'tiny_config',
            'is_seq2seq', 'plain_float', 'load_student', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair',
            'TaskFormat', 'encode_examples', 'MultiTaskCollator', 'row_losses', 'multitask_loss', 'forward_rows',
-           'two_pass_loss', 'register_metric', 'get_metric', 'generate', 'StepByStepTrainer', 'load_split',
-           'train_valid', 'bf16_ok', 'training_args', 'train', 'model_card', 'save_run', 'plot_history', 'Student',
-           'evaluate', 'hyphen_options', 'train_cmd', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
+           'two_pass_loss', 'register_metric', 'get_metric', 'generate', 'StepByStepTrainer', 'selection_score',
+           'load_split', 'train_valid', 'bf16_ok', 'training_args', 'train', 'model_card', 'save_run', 'plot_history',
+           'Student', 'evaluate', 'hyphen_options', 'train_cmd', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import importlib, importlib.util, json, math, os, sys, warnings
@@ -344,10 +344,16 @@ def label_accuracy(self:StepByStepTrainer, records=None) -> float:
 
 @patch
 def evaluation_loop(self:StepByStepTrainer, *args, metric_key_prefix:str='eval', **kwargs):
-    "The Trainer's loss evaluation plus `{prefix}_accuracy` from generation."
+    "The Trainer's loss evaluation plus `{prefix}_accuracy` from generation and `{prefix}_selection` to pick checkpoints by."
     out = Trainer.evaluation_loop(self, *args, metric_key_prefix=metric_key_prefix, **kwargs)
-    if self.eval_records is not None: out.metrics[f'{metric_key_prefix}_accuracy'] = self.label_accuracy()
+    if self.eval_records is not None:
+        acc = out.metrics[f'{metric_key_prefix}_accuracy'] = self.label_accuracy()
+        out.metrics[f'{metric_key_prefix}_selection'] = selection_score(acc, out.metrics.get(f'{metric_key_prefix}_loss'))
     return out
+
+def selection_score(accuracy:float, loss:float=None) -> float:
+    "Accuracy, ties broken by the lower loss: `accuracy - 1e-9 * loss` (loss capped at 1,000: exact below a million validation records)."
+    return accuracy - 1e-9 * min(loss, 1e3) if loss is not None and math.isfinite(loss) else accuracy
 
 # %% ../nbs/05_training.ipynb #7567dc3e
 _valid_names = ('validation', 'valid', 'dev')
@@ -391,7 +397,7 @@ def training_args(out, eval_steps=None, max_steps=-1, epochs:float=3, batch_size
     return TrainingArguments(output_dir=str(Path(out)/'checkpoints'), **every, logging_steps=logging_steps or eval_steps or 10, max_steps=max_steps,
         num_train_epochs=epochs, per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size, learning_rate=lr,
         gradient_accumulation_steps=grad_accum, seed=seed, data_seed=seed, load_best_model_at_end=True,
-        metric_for_best_model=best_by, greater_is_better=best_by != 'loss', save_total_limit=save_total_limit,
+        metric_for_best_model='selection' if best_by == 'accuracy' else best_by, greater_is_better=best_by != 'loss', save_total_limit=save_total_limit,
         bf16=bf16_ok() if bf16 is None else bf16, remove_unused_columns=False, label_names=['labels'], prediction_loss_only=True,
         report_to='none', disable_tqdm=not progress, dataloader_num_workers=0,
         use_cpu=not torch.cuda.is_available(), # on CPU, needed for torchrun/accelerate to run DDP over gloo
