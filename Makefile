@@ -32,6 +32,7 @@ demo: $(STAMP)
 	$(BIN)/stepdistill experiment fhir_case_study --out runs/fhir-demo
 	printf '%s\n' "female patients named Maria born after 1990" "the 5 most recent blood pressure observations of patient 42" > runs/fhir-demo/requests.txt
 	$(BIN)/stepdistill predict runs/fhir-demo/student --input runs/fhir-demo/requests.txt --json
+	$(BIN)/python -c "import json; [print(f\"{r['request']}\n  student: {r['student']}\n  gold:    {r['gold']}\n  equivalent: {r['equivalent']}\") for r in json.load(open('runs/fhir-demo/metrics.json'))['readme_requests']]"
 	@if [ -d $(DSS) ]; then for n in svamp cqa anli1; do $(BIN)/stepdistill inspect $$n --root $(DSS) --split test --json | tail -1; done; \
 	  else echo "demo: $(DSS) is absent (the paper's released data): skipping inspect"; fi
 	@echo "make demo: report in runs/fhir-demo/report.ipynb, metrics in runs/fhir-demo/metrics.json, student in runs/fhir-demo/student/"

@@ -402,11 +402,16 @@ def __call__(self:LogitKD, model, inputs:dict, outputs) -> torch.Tensor:
         raise ValueError('logit KD needs teacher and student of the same kind (both causal or both seq2seq)')
     dev = inputs['input_ids'].device
     if self.teacher is not None and next(self.teacher.parameters()).device != dev: self.teacher.to(dev)  # follow the student
-    logits, labels = outputs.logits, inputs['labels']
-    if not self.enc_dec: logits, labels = logits[:, :-1], labels[:, 1:]
-    lt = self.teacher_logprobs(inputs)
+    if 'segment' in inputs:   # a packed batch: the student's logits are already those of the target positions
+        from stepdistill_nb.training import packed_logits
+        with torch.no_grad(): lt = F.log_softmax(packed_logits(self.teacher, inputs)[0].float() / self.T, -1)
+        logits = outputs.logits
+    else:
+        logits, labels = outputs.logits, inputs['labels']
+        if not self.enc_dec: logits, labels = logits[:, :-1], labels[:, 1:]
+        lt, logits = self.teacher_logprobs(inputs), logits[labels != -100]
     v = min(logits.shape[-1], lt.shape[-1])
-    ls = F.log_softmax(logits[labels != -100][..., :v].float() / self.T, -1)
+    ls = F.log_softmax(logits[..., :v].float() / self.T, -1)
     lt = lt[..., :v] - torch.logsumexp(lt[..., :v], -1, keepdim=True)  # renormalise if vocabularies were trimmed
     kl = (ls.exp() * (ls - lt)).sum(-1) if self.direction == 'student||teacher' else (lt.exp() * (lt - ls)).sum(-1)
     return self.gamma * (kl.mean() if kl.numel() else kl.sum())

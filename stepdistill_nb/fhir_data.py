@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['LOINC', 'SNOMED', 'CVX', 'RXNORM', 'UCUM', 'ACTCODE', 'VITALS', 'REPORTS', 'CONDITIONS', 'PROCEDURES', 'ALLERGENS',
-           'VACCINES', 'MEDICATIONS', 'ENC_CLASSES', 'GIVEN', 'FAMILY', 'CITIES', 'STATES', 'MONTHS', 'SLOTS', 'NOUNS',
-           'SORT', 'INCLUDE', 'FRAMES', 'COUNT_FRAMES', 'held_out', 'Ctx', 'date_phrase', 'Part', 'date_part',
+           'VACCINES', 'MEDICATIONS', 'ENC_CLASSES', 'GIVEN', 'FAMILY', 'CITIES', 'STATES', 'MONTHS', 'PANELS', 'SLOTS',
+           'NOUNS', 'SORT', 'INCLUDE', 'FRAMES', 'COUNT_FRAMES', 'held_out', 'Ctx', 'date_phrase', 'Part', 'date_part',
            'code_part', 'gender', 'person_name', 'address', 'mrn', 'deceased', 'email_missing', 'active_practitioner',
            'npi', 'vital_value', 'obs_code', 'obs_text', 'category', 'status', 'patient_ref', 'onset_missing',
            'enc_class', 'enc_length', 'criticality', 'allergy_category', 'allergy_type', 'slot_names', 'held_pair',
@@ -217,8 +217,10 @@ def vital_value(c):
     return Part(q, c.say('vital.frame', ['with {x}', 'showing {x}', 'where the patient had {x}'], x=said),
                 f"'{name}' is LOINC {code} -> code={LOINC}|{code}; '{rel} {v} {said_unit}' is {pre} {v} in UCUM {unit} -> value-quantity={pre}{v}|{UCUM}|{unit}.")
 
+PANELS = [('85354-9', ['blood pressure', 'BP', 'blood pressure panel'])]   # searched by code only (values live in components)
+
 def obs_code(c):
-    code, names, *_ = c.rng.choice(VITALS)
+    code, names, *_ = c.rng.choice(VITALS + PANELS)
     name = c.rng.choice(names)
     said = c.say('obs.said', ['{n}', '{n} (LOINC {code})', 'LOINC {code}'], n=name, code=code)
     return Part([('code', f'{LOINC}|{code}')], c.say('obs.code', ['of {x}', 'for {x}', 'measuring {x}', 'coded {x}'], x=said), f"'{said}' is LOINC {code} ({names[0]}) -> code={LOINC}|{code}.")
@@ -242,7 +244,7 @@ def status(c, codes, key='status', param='status', pre=True):
 def patient_ref(c):
     made_up = [str(c.rng.randint(1, 99999)), f'pat-{c.rng.randint(100, 999)}', f'example-{c.rng.randint(1, 50)}']
     pid = c.pick('patient', made_up) if (c.population or {}).get('patient') else c.rng.choice(made_up)
-    return Part([('patient', f'Patient/{pid}')], c.say('patient', ['for patient {p}', 'belonging to patient {p}', 'of the patient with id {p}', 'for Patient/{p}'], p=pid),
+    return Part([('patient', f'Patient/{pid}')], c.say('patient', ['for patient {p}', 'belonging to patient {p}', 'of the patient with id {p}', 'for Patient/{p}', 'of patient {p}', 'for pt {p}'], p=pid),
                 f"'patient {pid}' is a reference to Patient/{pid} -> patient=Patient/{pid}.")
 
 def onset_missing(c):
@@ -361,6 +363,9 @@ def result_parts(c, resource) -> tuple:
         if p == 'family': w = c.say(f'sortname.{int(desc)}', ['sorted by surname Z to A', 'in reverse alphabetical order', 'ordered by family name descending'] if desc else ['sorted by surname', 'in alphabetical order', 'ordered by family name'])
         v = ('-' if desc else '') + p
         post.append(w); pairs.append(('_sort', v)); why.append(f"'{w}' orders by {p} {'descending' if desc else 'ascending'} -> _sort={v}.")
+    if len(pairs) == 2 and pairs[1][1].startswith('-') and c.rng.random() < 0.5:   # count and newest first: "the 5 most recent"
+        n = pairs[0][1]; w = c.say('recent', ['the {n} most recent', 'the last {n}', 'the latest {n}', 'the {n} newest'], n=n)
+        pre, post, why = w, post[:-1], [f"'{w}' is the {n} newest -> _sort={pairs[1][1]}&_count={n}."]
     if resource in INCLUDE and c.rng.random() < 0.15:
         p, what = INCLUDE[resource]
         w = c.say('include', ['together with {w}', 'including {w}', 'and also return {w}'], w=what)

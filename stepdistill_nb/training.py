@@ -4,25 +4,28 @@
 
 # %% auto #0
 __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'METRICS', 'label_source_for', 'task_targets', 'load_tokenizer', 'tiny_config',
-           'is_seq2seq', 'plain_float', 'load_student', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair',
-           'TaskFormat', 'encode_examples', 'MultiTaskCollator', 'row_losses', 'multitask_loss', 'forward_rows',
-           'two_pass_loss', 'register_metric', 'get_metric', 'generate', 'StepByStepTrainer', 'selection_score',
-           'load_split', 'train_valid', 'bf16_ok', 'training_args', 'train', 'model_card', 'save_run', 'plot_history',
-           'Student', 'evaluate', 'hyphen_options', 'train_cmd', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
+           'is_seq2seq', 'plain_float', 'load_student', 'add_lora', 'merged', 'domain_tokenizer', 'tokenizer_texts',
+           'encode_pair', 'TaskFormat', 'encode_examples', 'MultiTaskCollator', 'pack_rows', 'PackedCollator',
+           'row_losses', 'multitask_loss', 'forward_rows', 'two_pass_loss', 'packed_logits', 'seq2seq_rows',
+           'task_losses', 'register_metric', 'get_metric', 'generate', 'StepByStepTrainer', 'selection_score',
+           'load_split', 'train_valid', 'bf16_ok', 'training_args', 'default_lr', 'best_metrics', 'measure_precision',
+           'train', 'model_card', 'save_run', 'plot_history', 'Student', 'evaluate', 'hyphen_options', 'train_cmd',
+           'evaluate_cmd', 'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
-import importlib, importlib.util, json, math, os, sys, warnings
+import importlib, importlib.util, json, math, os, sys, time, warnings
 from functools import wraps
 import json as _json
 from pathlib import Path
 import torch, torch.nn.functional as F
 import datasets
-from fastcore.basics import patch, store_attr
+from fastcore.basics import AttrDict, patch, store_attr
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig,
                           LlamaConfig, T5Config, EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
 from transformers.trainer_utils import get_last_checkpoint
+from peft import LoraConfig, PeftModel, get_peft_model
 from .data import DataError, load_examples
 from .dss import TASKS, labels_equal, load_dss, metric_for
 from .teachers import smollm2_gguf
@@ -109,7 +112,7 @@ def plain_float(model):
             if getattr(getattr(m, 'config', None), '_is_quantized', False): m.config._is_quantized = False
     return model
 
-def load_student(student:str='tiny-t5', # tiny-t5, small-t5, tiny-llama, smollm2, a .gguf or config .json file, a folder or hub name
+def load_student(student:str='smollm2', # smollm2 (default), tiny-t5, small-t5, tiny-llama, a .gguf or config .json file, a folder or hub name
                  tokenizer:str=None, # tokenizer for config-built students (default: SmolLM2's from the GGUF), e.g. a `domain_tokenizer` folder
                  seed:int=0, # seed of random initialisation
                 ):
@@ -126,6 +129,23 @@ def load_student(student:str='tiny-t5', # tiny-t5, small-t5, tiny-llama, smollm2
     cfg = AutoConfig.from_pretrained(s)
     model = (AutoModelForSeq2SeqLM if cfg.is_encoder_decoder else AutoModelForCausalLM).from_pretrained(s)
     return model, load_tokenizer(tokenizer or s)
+
+# %% ../nbs/05_training.ipynb #9292076b
+def add_lora(model, r:int=16, # rank of the adapters
+             alpha:int=None, # scaling numerator (default 2*r)
+             targets:str='all-linear', # 'all-linear' or comma-separated module names, e.g. 'q_proj,v_proj'
+             dropout:float=0.0):
+    "`model` with LoRA adapters on `targets`; only they train."
+    if r < 1: raise ValueError(f'LoRA rank must be at least 1, not {r}')
+    tm = targets if targets == 'all-linear' else [t.strip() for t in targets.split(',') if t.strip()]
+    cfg = LoraConfig(r=r, lora_alpha=alpha or 2*r, target_modules=tm, lora_dropout=dropout,
+                     task_type='SEQ_2_SEQ_LM' if is_seq2seq(model) else 'CAUSAL_LM')
+    return get_peft_model(model, cfg)
+
+def merged(model):
+    "A plain model: LoRA adapters merged into the weights (other models unchanged)."
+    m = getattr(model, 'module', model)
+    return m.merge_and_unload() if isinstance(m, PeftModel) else m
 
 # %% ../nbs/05_training.ipynb #b03dfb69
 def domain_tokenizer(texts, # training texts (inputs, labels, rationales); empty ones are skipped
@@ -217,6 +237,41 @@ class MultiTaskCollator:
         if any(domain): batch['domain'] = list(domain)
         return batch
 
+# %% ../nbs/05_training.ipynb #23fbf08e
+def pack_rows(lengths:list, capacity:int) -> list:
+    "First-fit-decreasing bins of row indices whose lengths sum to at most `capacity` (a longer row gets a bin of its own)."
+    bins, room = [], []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        j = next((j for j, r in enumerate(room) if lengths[i] <= r), None)
+        if j is None: bins.append([i]); room.append(capacity - lengths[i])
+        else: bins[j].append(i); room[j] -= lengths[i]
+    return bins
+
+# %% ../nbs/05_training.ipynb #ac6a9f14
+def _rows(feats):
+    "`(ids, labels, task, example, domain)` of the predict rows, then of the explain rows of examples that have one."
+    rows = [(f['pred_input_ids'], f['pred_labels'], 0, f['idx'], f['domain']) for f in feats]
+    return rows + [(f['expl_input_ids'], f['expl_labels'], 1, f['idx'], f['domain']) for f in feats if f['expl_labels']]
+
+class PackedCollator:
+    "Causal students: the predict and explain rows of a batch packed, unpadded, into lines of up to `capacity` tokens."
+    def __init__(self, pad_id:int, capacity:int=256): store_attr()
+    def __call__(self, feats):
+        rows = _rows(feats)
+        bins = pack_rows([len(r[0]) for r in rows], self.capacity)
+        C = max(sum(len(rows[i][0]) for i in b) for b in bins)
+        ids, lab, pos, seg = (torch.full((len(bins), C), v) for v in (self.pad_id, -100, 0, -1))
+        for line, b in enumerate(bins):
+            at = 0
+            for i in b:
+                n = len(rows[i][0]); ids[line, at:at+n], lab[line, at:at+n] = torch.tensor(rows[i][0]), torch.tensor(rows[i][1])
+                pos[line, at:at+n], seg[line, at:at+n] = torch.arange(n), i; at += n
+            pos[line, at:] = torch.arange(C - at)   # the padding: a sequence of its own
+        _, _, task, example, domain = zip(*rows)
+        batch = dict(input_ids=ids, labels=lab, position_ids=pos, segment=seg, task=torch.tensor(task), example=torch.tensor(example))
+        if any(domain): batch['domain'] = list(domain)
+        return batch
+
 # %% ../nbs/05_training.ipynb #d43b8839
 def row_losses(logits, labels, seq2seq:bool) -> tuple:
     "Per-row sum of token cross-entropies and per-row count of target tokens."
@@ -226,12 +281,13 @@ def row_losses(logits, labels, seq2seq:bool) -> tuple:
     return (ce.view(labels.shape) * mask).sum(1), mask.sum(1)
 
 def multitask_loss(row_sum, row_count, task, alpha:float=0.5) -> tuple:
-    "`(loss, label_loss, rationale_loss)`: each task's token-mean loss, mixed as `alpha*label + (1-alpha)*rationale`."
+    "`(loss, label_loss, rationale_loss)`: token-mean losses per task, mixed as `alpha*label + (1-alpha)*coverage*rationale`."
     def mean(t):
         m = task.eq(t)
         return row_sum[m].sum() / row_count[m].sum().clamp(min=1)
     label, rationale = mean(0), mean(1)
-    return alpha*label + (1-alpha)*rationale, label, rationale
+    coverage = task.eq(1).sum() / task.eq(0).sum().clamp(min=1)   # share of the batch's examples with a rationale
+    return alpha*label + (1-alpha)*coverage*rationale, label, rationale
 
 # %% ../nbs/05_training.ipynb #7aa515fa
 def forward_rows(model, batch:dict, seq2seq:bool):
@@ -248,6 +304,61 @@ def two_pass_loss(model, feats, seq2seq:bool, pad_id:int, alpha:float=0.5):
         ids, labels = [f[f'{key}_input_ids'] for f in feats], [f[f'{key}_labels'] for f in feats]
         return model(input_ids=_pad(ids, pad_id), attention_mask=_pad([[1]*len(o) for o in ids], 0), labels=_pad(labels, -100)).loss
     return alpha*hf_loss('pred') + (1-alpha)*hf_loss('expl')
+
+# %% ../nbs/05_training.ipynb #1c94e1ae
+def _body_and_head(model):
+    "The decoder stack and output projection of a causal LM (through DDP and PEFT wrappers), or None where the head does more than project."
+    m = getattr(model, 'module', model)
+    if isinstance(m, PeftModel): m = m.get_base_model()
+    if any(getattr(m.config, k, None) for k in ('final_logit_softcapping', 'logit_scale', 'logits_scaling')): return None
+    body, head = getattr(m, m.base_model_prefix, None), m.get_output_embeddings()
+    return None if body is None or head is None or body is m else (body, head)
+
+def packed_logits(model, batch:dict) -> tuple:
+    "`(logits, targets, row)` at the target positions of a packed batch only: prompts and padding get no vocabulary projection."
+    tgt = F.pad(batch['labels'], (0, 1), value=-100)[:, 1:]     # position t predicts token t+1
+    keep = tgt.ne(-100)
+    kw = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'], use_cache=False)   # no mask: packed
+    parts = _body_and_head(model)
+    logits = model(**kw).logits[keep] if parts is None else parts[1](parts[0](**kw).last_hidden_state[keep])
+    return logits, tgt[keep], batch['segment'][keep]
+
+def _t5_head(m, dec_in, enc, mask, lab):
+    "T5: decoder hidden states projected only where a target token is (with T5's own output scaling); per-row CE sums and counts."
+    h = m.get_decoder()(input_ids=dec_in, encoder_hidden_states=enc, encoder_attention_mask=mask, use_cache=False).last_hidden_state
+    keep = lab.ne(-100); h = h[keep]
+    if getattr(m.config, 'scale_decoder_outputs', m.config.tie_word_embeddings): h = h * m.model_dim**-0.5
+    ce = F.cross_entropy(m.lm_head(h).float(), lab[keep], reduction='none')
+    row = torch.arange(len(lab), device=lab.device)[:, None].expand_as(lab)[keep]
+    return torch.zeros(len(lab), device=ce.device).index_add(0, row, ce), keep.sum(1)
+
+def seq2seq_rows(model, batch:dict) -> tuple:
+    "Seq2seq: the encoder once over every row, then the decoder per task, each padded only to its own longest target."
+    m = getattr(model, 'module', model)
+    base = m.get_base_model() if isinstance(m, PeftModel) else m
+    enc = m.get_encoder()(input_ids=batch['input_ids'], attention_mask=batch['attention_mask']).last_hidden_state
+    n = len(batch['task']); row_sum, row_n = enc.new_zeros(n, dtype=torch.float32), batch['task'].new_zeros(n)
+    for t in (0, 1):
+        idx = batch['task'].eq(t).nonzero().squeeze(1)
+        if not len(idx): continue
+        lab, mask = batch['labels'][idx], batch['attention_mask'][idx]
+        lab = lab[:, :int(lab.ne(-100).sum(1).max())]
+        dec_in = base.prepare_decoder_input_ids_from_labels(labels=lab)
+        if base.config.model_type in ('t5', 'mt5'): s, k = _t5_head(base, dec_in, enc[idx], mask, lab)
+        else: s, k = row_losses(model(encoder_outputs=(enc[idx],), attention_mask=mask, decoder_input_ids=dec_in).logits, lab, True)
+        row_sum, row_n = row_sum.index_add(0, idx, s.float()), row_n.index_add(0, idx, k)
+    return row_sum, row_n
+
+def task_losses(model, batch:dict, seq2seq:bool, split:bool=True) -> tuple:
+    "`(row_sum, row_count, outputs)`: per-row token cross-entropy sums and target counts, from a padded or a packed batch."
+    if seq2seq and split: return *seq2seq_rows(model, batch), AttrDict()
+    if 'segment' not in batch:
+        out = forward_rows(model, batch, seq2seq)
+        return *row_losses(out.logits, batch['labels'], seq2seq), out
+    logits, targets, row = packed_logits(model, batch)
+    ce, n = F.cross_entropy(logits.float(), targets, reduction='none'), len(batch['task'])
+    row_sum = torch.zeros(n, device=ce.device, dtype=ce.dtype).index_add(0, row, ce)
+    return row_sum, torch.bincount(row, minlength=n), AttrDict(logits=logits, targets=targets, row=row)
 
 # %% ../nbs/05_training.ipynb #a4337b7b
 METRICS = {'exact': lambda preds, golds: _share(preds, golds, 'exact'),
@@ -296,7 +407,7 @@ class StepByStepTrainer(Trainer):
         self.alpha, self.seq2seq, self.fmt, self.eval_records, self.metric = alpha, seq2seq, fmt, eval_records, get_metric(metric)
         self.sampler_factory, self._extra_loss = sampler_factory, extra_loss
         self.model_accepts_loss_kwargs, self.loss_is_scaled_for_ga = False, False  # our loss is a mean: divide by GA steps
-        self.last_losses, self._sums = {}, torch.zeros(3)
+        self.last_losses, self._sums, self.tokens_seen, self.train_seconds, self.eval_seconds = {}, torch.zeros(3), 0, 0.0, 0.0
 
     def _get_train_sampler(self, train_dataset=None):
         if self.sampler_factory is None: return super()._get_train_sampler(train_dataset)
@@ -310,13 +421,14 @@ class StepByStepTrainer(Trainer):
 @patch
 def compute_loss(self:StepByStepTrainer, model, inputs, return_outputs=False, num_items_in_batch=None):
     "`alpha * label_loss + (1-alpha) * rationale_loss + extra_loss` from one forward pass over both tasks."
-    outputs = forward_rows(model, inputs, self.seq2seq)
-    row_sum, row_n = row_losses(outputs.logits, inputs['labels'], self.seq2seq)
+    row_sum, row_n, outputs = task_losses(model, inputs, self.seq2seq, split=self._extra_loss is None)
     loss, label, rationale = multitask_loss(row_sum, row_n, inputs['task'], self.alpha)
     outputs['row_loss'] = row_sum / row_n.clamp(min=1)
     loss = loss + self.extra_loss(model, inputs, outputs)
     self.last_losses = dict(label=label.detach(), rationale=rationale.detach())
-    if model.training: self._sums += torch.stack([label.detach().cpu(), rationale.detach().cpu(), torch.tensor(1.)])
+    if model.training:
+        self._sums += torch.stack([label.detach().cpu(), rationale.detach().cpu(), torch.tensor(1.)])
+        self.tokens_seen += int(inputs['segment'].ge(0).sum() if 'segment' in inputs else inputs['attention_mask'].sum())
     return (loss, outputs) if return_outputs else loss
 
 @patch
@@ -345,10 +457,12 @@ def label_accuracy(self:StepByStepTrainer, records=None) -> float:
 @patch
 def evaluation_loop(self:StepByStepTrainer, *args, metric_key_prefix:str='eval', **kwargs):
     "The Trainer's loss evaluation plus `{prefix}_accuracy` from generation and `{prefix}_selection` to pick checkpoints by."
+    t0 = time.perf_counter()
     out = Trainer.evaluation_loop(self, *args, metric_key_prefix=metric_key_prefix, **kwargs)
     if self.eval_records is not None:
         acc = out.metrics[f'{metric_key_prefix}_accuracy'] = self.label_accuracy()
         out.metrics[f'{metric_key_prefix}_selection'] = selection_score(acc, out.metrics.get(f'{metric_key_prefix}_loss'))
+    self.eval_seconds += time.perf_counter() - t0
     return out
 
 def selection_score(accuracy:float, loss:float=None) -> float:
@@ -359,7 +473,8 @@ def selection_score(accuracy:float, loss:float=None) -> float:
 _valid_names = ('validation', 'valid', 'dev')
 
 def _dataset_dict(path):
-    p = Path(str(path))
+    if not isinstance(path, (str, Path)): return None   # records, a Dataset...
+    p = Path(path)
     return datasets.load_from_disk(str(p)) if p.is_dir() and (p/'dataset_dict.json').exists() else None
 
 def load_split(data, split:str='train', root='../shared/data/dss'):
@@ -390,22 +505,55 @@ def bf16_ok() -> bool:
 def _take(ds, n): return ds if not n or n >= len(ds) else ds.select(range(n))
 
 def training_args(out, eval_steps=None, max_steps=-1, epochs:float=3, batch_size=8, lr=5e-4, seed=0, early_stopping=0,
-                  grad_accum=1, logging_steps=None, save_total_limit=2, bf16=None, progress=True, best_by='accuracy', **kwargs) -> TrainingArguments:
+                  grad_accum=1, logging_steps=None, save_total_limit=2, bf16=None, progress=True, best_by='accuracy',
+                  warmup:float=0.0, eval_batch_size:int=32, **kwargs) -> TrainingArguments:
     "`TrainingArguments` for a run: evaluate and save together, keep the best checkpoint by accuracy."
     every = dict(eval_strategy='steps', save_strategy='steps', eval_steps=eval_steps, save_steps=eval_steps) if eval_steps else \
             dict(eval_strategy='epoch', save_strategy='epoch')
     return TrainingArguments(output_dir=str(Path(out)/'checkpoints'), **every, logging_steps=logging_steps or eval_steps or 10, max_steps=max_steps,
-        num_train_epochs=epochs, per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size, learning_rate=lr,
-        gradient_accumulation_steps=grad_accum, seed=seed, data_seed=seed, load_best_model_at_end=True,
+        num_train_epochs=epochs, per_device_train_batch_size=batch_size, per_device_eval_batch_size=max(batch_size, eval_batch_size), learning_rate=lr,
+        gradient_accumulation_steps=grad_accum, warmup_steps=warmup, seed=seed, data_seed=seed, load_best_model_at_end=True,
         metric_for_best_model='selection' if best_by == 'accuracy' else best_by, greater_is_better=best_by != 'loss', save_total_limit=save_total_limit,
         bf16=bf16_ok() if bf16 is None else bf16, remove_unused_columns=False, label_names=['labels'], prediction_loss_only=True,
         report_to='none', disable_tqdm=not progress, dataloader_num_workers=0,
         use_cpu=not torch.cuda.is_available(), # on CPU, needed for torchrun/accelerate to run DDP over gloo
         **kwargs)
 
+def default_lr(student:str, lora:bool=False) -> float:
+    "A learning rate that suits the student: 4e-4 to fine-tune pretrained weights, 1e-3 for LoRA adapters, 5e-4 from scratch."
+    if lora: return 1e-3
+    return 5e-4 if str(student) in CONFIG_STUDENTS or str(student).endswith('.json') else 4e-4
+
+def best_metrics(trainer) -> dict:
+    "The logged validation metrics of the checkpoint the trainer kept (None when that step was not evaluated: evaluate again)."
+    step = getattr(trainer.state, 'best_global_step', None)
+    logged = [h for h in trainer.state.log_history if 'eval_loss' in h and h.get('step') == step]
+    return {k: v for k, v in logged[-1].items() if k.startswith('eval_') or k == 'epoch'} if step and logged else None
+
+# %% ../nbs/05_training.ipynb #b5d09eb4
+def measure_precision(step, # callable: one forward and backward pass
+                     ) -> dict:
+    "Seconds of `step` in float32 and under CPU bf16 autocast, and whether bf16 is at least 10% faster."
+    def timed(bf16):
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            t0 = time.perf_counter(); step(); return time.perf_counter() - t0
+    timed(False); fp32 = timed(False)
+    first = timed(True)
+    bf16 = timed(True) if first < 4 * fp32 else first
+    return dict(fp32_s=round(fp32, 4), bf16_s=round(bf16, 4), bf16=bf16 < 0.9 * fp32)
+
+def _probe_step(model, batch, seq2seq):
+    "One forward and backward pass of the multi-task loss on `batch`; gradients dropped."
+    model.train()
+    rs, rn, _ = task_losses(model, batch, seq2seq)
+    multitask_loss(rs, rn, batch['task'])[0].backward()
+    model.zero_grad(set_to_none=True)
+
+_PRECISION = {}   # (model class, parameters, LoRA, threads) -> measurement, for this process
+
 # %% ../nbs/05_training.ipynb #74f8036f
 def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data file
-          student:str='tiny-t5', # tiny-t5, small-t5, tiny-llama, smollm2, .gguf/.json file, folder or hub name
+          student:str='smollm2', # smollm2 (default), tiny-t5, small-t5, tiny-llama, .gguf/.json file, folder or hub name
           mode:str='step-by-step', # standard, distill or step-by-step
           out:str='runs/student', # output folder
           alpha:float=0.5, # weight of the label loss (step-by-step)
@@ -419,9 +567,11 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
           prefixes:dict=None, sep:str='\n', max_input_len:int=256, max_target_len:int=64, max_rationale_len:int=128,
           resume:bool=False, # continue from the last checkpoint in out/checkpoints
           early_stopping:int=0, # patience in evaluations (0: off)
+          lora:bool=False, lora_r:int=16, lora_alpha:int=None, lora_targets:str='all-linear', # LoRA adapters (see `add_lora`)
+          pack_capacity:int=256, # causal students: tokens per packed line
           callbacks:list=None, sampler_factory=None, extra_loss=None, # extension hooks (see `StepByStepTrainer`)
           seed:int=0, progress:bool=True, plot:bool=True,
-          **kwargs, # to `training_args`: eval_steps, max_steps, epochs, batch_size, lr, grad_accum, logging_steps, bf16...
+          **kwargs, # to `training_args`: eval_steps, max_steps, epochs, batch_size, lr, grad_accum, logging_steps, bf16, warmup...
          ) -> dict:
     "Train a student on `data` in `mode`; save it to `out` and return its final validation metrics."
     label_source = label_source_for(mode, label_source)
@@ -432,22 +582,35 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     tr, va = _take(tr, limit), _take(va, valid_limit)
     if tokenizer == 'domain': tokenizer = _domain_tokenizer_for(student, tr, prefixes, out)
     model, tok = load_student(student, tokenizer, seed)
+    if lora: model = add_lora(model, lora_r, lora_alpha, lora_targets)
     fmt = TaskFormat(is_seq2seq(model), prefixes, sep, max_input_len, max_target_len, max_rationale_len)
     enc_tr, enc_va = (encode_examples(d, tok, fmt, mode, label_source) for d in (tr, va))
+    collator = MultiTaskCollator(tok.pad_token_id, True) if fmt.seq2seq else PackedCollator(tok.pad_token_id, pack_capacity)
+    if kwargs.get('lr') is None: kwargs['lr'] = default_lr(student, lora)
+    precision = None
+    if kwargs.get('bf16') is None and not torch.cuda.is_available() and model.num_parameters() > 20e6:
+        probe = collator(list(enc_tr.select(range(min(2, len(enc_tr))))))
+        key = (type(model).__name__, model.num_parameters(), lora, torch.get_num_threads())   # measured once per process
+        if key not in _PRECISION: _PRECISION[key] = measure_precision(lambda: _probe_step(model, probe, fmt.seq2seq))
+        precision = _PRECISION[key]; kwargs['bf16'] = precision['bf16']
     eff_alpha = alpha if mode == 'step-by-step' else 1.0
     metric = metric or (metric_for(data) if isinstance(data, str) else 'exact')
     cbs = list(callbacks or []) + ([EarlyStoppingCallback(early_stopping)] if early_stopping else [])
     trainer = StepByStepTrainer(model=model, args=training_args(out, seed=seed, progress=progress, **kwargs), train_dataset=enc_tr,
-        eval_dataset=enc_va, processing_class=tok, data_collator=MultiTaskCollator(tok.pad_token_id, fmt.seq2seq), callbacks=cbs,
+        eval_dataset=enc_va, processing_class=tok, data_collator=collator, callbacks=cbs,
         alpha=eff_alpha, seq2seq=fmt.seq2seq, fmt=fmt, eval_records=[r for r in va if r.get('label')], metric=metric,
         sampler_factory=sampler_factory, extra_loss=extra_loss)
-    trainer.train(resume_from_checkpoint=ckpt if resume else None)
-    metrics = trainer.evaluate()
+    t0 = time.perf_counter(); trainer.train(resume_from_checkpoint=ckpt if resume else None)
+    trainer.train_seconds = time.perf_counter() - t0 - trainer.eval_seconds   # training only, evaluations left out
+    metrics = best_metrics(trainer) or trainer.evaluate()
     info = dict(data=str(data), student=str(student), mode=mode, alpha=alpha, effective_alpha=eff_alpha, label_source=label_source,
                 teacher=teacher or ('PaLM-540B (released outputs)' if isinstance(data, str) and data in TASKS else None), metric=metric if isinstance(metric, str) else getattr(metric, '__name__', 'custom'),
                 n_train=len(enc_tr), n_train_rationales=sum(bool(o) for o in enc_tr['expl_labels']), n_valid=len(va),
                 global_step=trainer.state.global_step, world_size=trainer.args.world_size, best_checkpoint=trainer.state.best_model_checkpoint,
-                metrics={k: round(v, 6) if isinstance(v, float) else v for k, v in metrics.items()}, format=fmt.to_dict())
+                metrics={k: round(v, 6) if isinstance(v, float) else v for k, v in metrics.items()}, format=fmt.to_dict(),
+                lr=trainer.args.learning_rate, bf16=trainer.args.bf16, precision=precision, train_tokens=trainer.tokens_seen,
+                train_tokens_per_s=round(trainer.tokens_seen / max(trainer.train_seconds, 1e-9), 1),
+                lora=dict(r=lora_r, alpha=lora_alpha or 2*lora_r, targets=lora_targets, merged=True) if lora else None)
     save_run(trainer, out, info, plot)
     return info
 
@@ -464,6 +627,7 @@ def model_card(info:dict) -> str:
 - **Teacher**: {info['teacher'] or 'unknown'}
 - **Mode**: `{info['mode']}`, labels from {'ground truth' if info['label_source'] == 'gt' else 'the teacher'}
 - **alpha** (label-loss weight): {info['alpha']} (effective {info['effective_alpha']})
+- **Training**: {'LoRA (merged)' if info.get('lora') else 'full fine-tuning'}, lr {info.get('lr')}, {'bf16 autocast' if info.get('bf16') else 'float32'}, {info.get('train_tokens_per_s')} tokens/s
 - **Task prefixes**: {', '.join(f'`{k}` → {v!r}' for k, v in info['format']['prefixes'].items())}
 - **Validation {info['metric']} accuracy**: {'n/a' if acc is None else f'{100*acc:.2f}%'} after {info['global_step']} steps
 
@@ -477,7 +641,10 @@ Settings: `stepdistill.json`; training curves: `learning_curves.png`, `log_histo
 
 def save_run(trainer, out, info:dict, plot:bool=True):
     "Save the student, its tokenizer, `stepdistill.json`, the model card, the log history and the learning curves."
-    out = Path(out); trainer.save_model(str(out))   # on every process (sharded backends need all); the rest on the main one
+    out = Path(out)
+    if isinstance(getattr(trainer.model, 'module', trainer.model), PeftModel):   # LoRA: merged, saved as a plain model
+        if trainer.is_world_process_zero(): merged(trainer.model).save_pretrained(str(out)); trainer.processing_class.save_pretrained(str(out))
+    else: trainer.save_model(str(out))   # on every process (sharded backends need all); the rest on the main one
     if not trainer.is_world_process_zero(): return
     (out/'stepdistill.json').write_text(json.dumps(info, indent=2))
     (out/'README.md').write_text(model_card(info))
@@ -562,7 +729,7 @@ def hyphen_options(cmd):
 @hyphen_options
 @call_parse
 def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder or data file
-              student:str='tiny-t5', # tiny-t5, small-t5, tiny-llama, smollm2, a .gguf or config .json, a folder or hub name
+              student:str='smollm2', # smollm2 (default, offline), tiny-t5, small-t5, tiny-llama, a .gguf or config .json, a folder or hub name
               mode:str='step-by-step', # standard, distill or step-by-step
               alpha:float=0.5, # label-loss weight in step-by-step
               label_source:str=None, # labels for step-by-step: gt or llm
@@ -577,7 +744,8 @@ def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder 
               max_steps:int=-1, # stop after N optimizer steps (overrides epochs)
               epochs:float=3, # training epochs
               batch_size:int=8, # examples per device per step (each gives 1-2 rows)
-              lr:float=5e-4, # learning rate
+              lr:float=None, # learning rate (default: 4e-4 pretrained, 1e-3 LoRA, 5e-4 from scratch)
+              warmup:float=0.0, # warm-up: a share of the steps (< 1) or a number of steps
               grad_accum:int=1, # gradient accumulation steps
               eval_steps:int=None, # evaluate and checkpoint every N steps (default: each epoch)
               logging_steps:int=None, # log every N steps
@@ -586,6 +754,11 @@ def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder 
               max_input_len:int=256, # max input tokens
               max_target_len:int=64, # max label tokens
               max_rationale_len:int=128, # max rationale tokens
+              lora:bool=False, # train LoRA adapters (merged into the weights on save) instead of every weight
+              lora_r:int=16, # LoRA rank
+              lora_alpha:int=None, # LoRA scaling numerator (default 2 * rank)
+              lora_targets:str='all-linear', # LoRA target modules: all-linear or comma-separated names (q_proj,v_proj)
+              bf16:str='auto', # auto (measured on CPU, GPU support elsewhere), on or off
               resume:bool=False, # resume from the last checkpoint in OUT/checkpoints
               seed:int=0, # random seed
               no_plot:bool=False, # skip the learning-curve PNG
@@ -600,6 +773,7 @@ def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder 
     "Train a student by distilling step-by-step (or standard fine-tuning / distillation), optionally with DDK."
     try:
         if kd_gamma and not ddk: raise ValueError('--kd-gamma needs --ddk (logit KD runs with the DDK teacher)')
+        if bf16 not in ('auto', 'on', 'off'): raise ValueError(f"--bf16 must be auto, on or off, not {bf16!r}")
         hooks = {}
         if ddk:
             from stepdistill_nb.ddk import ddk_hooks
@@ -609,7 +783,9 @@ def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder 
         info = train(data, student, mode, out, alpha, label_source, valid, root, limit, valid_limit, metric, teacher, tokenizer, **hooks,
                      max_input_len=max_input_len, max_target_len=max_target_len, max_rationale_len=max_rationale_len, resume=resume,
                      early_stopping=early_stopping, seed=seed, plot=not no_plot, max_steps=max_steps, epochs=epochs,
-                     batch_size=batch_size, lr=lr, grad_accum=grad_accum, eval_steps=eval_steps, logging_steps=logging_steps, best_by=best_by)
+                     batch_size=batch_size, lr=lr, grad_accum=grad_accum, eval_steps=eval_steps, logging_steps=logging_steps, best_by=best_by,
+                     warmup=warmup, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha, lora_targets=lora_targets,
+                     bf16={'auto': None, 'on': True, 'off': False}[bf16])
     except (DataError, FileExistsError, FileNotFoundError, ValueError) as e: _fail('train', e)
     if int(os.environ.get('RANK', 0)) == 0:
         print(_json.dumps(info) if json else f"saved to {out}: validation {info['metric']} accuracy "

@@ -255,3 +255,35 @@ def test_domain_tokenizer_student(tmp_path):
     assert json.loads((tmp_path/'st'/'stepdistill.json').read_text())['global_step'] == 6
     with pytest.raises(ValueError, match='built from a config'):
         train(str(data), out=tmp_path/'x', **{**kw, 'student': 'smollm2'})
+
+def test_train_bf16_flag_checked_first(tmp_path):
+    r = subprocess.run([str(BIN/'stepdistill'), 'train', 'svamp', '--bf16', 'sometimes', '--out', str(tmp_path/'x')],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and '--bf16 must be auto, on or off' in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path/'x').exists()
+
+@needs_data
+@slow
+def test_cli_lora_saves_a_merged_student(tmp_path):
+    "`--lora`: adapters train, the saved student is a plain merged model that `predict` loads with nothing new."
+    out = tmp_path/'lora'
+    info = json.loads(run_cli('train', 'svamp', '--student', 'tiny-llama', '--lora', '--lora-r', '4', '--lora-targets', 'q_proj,v_proj',
+                              '--out', out, '--root', ROOT, '--limit', '16', '--valid-limit', '4', '--max-steps', '2', '--eval-steps', '2',
+                              '--batch-size', '4', '--max-input-len', '40', '--max-target-len', '8', '--max-rationale-len', '24', '--json').strip().splitlines()[-1])
+    fct.test_eq(info['lora'], dict(r=4, alpha=8, targets='q_proj,v_proj', merged=True))
+    assert not (out/'adapter_config.json').exists()
+    assert not any('lora' in k for k in load_file(out/'model.safetensors'))
+    (tmp_path/'in.txt').write_text('Tom has 3 apples and buys 4 more. How many apples?\n')
+    assert len(run_cli('predict', out, '--input', tmp_path/'in.txt').splitlines()) == 1
+
+def test_packed_rows_never_see_each_other(students):
+    "A row's loss in a packed line equals its loss alone: the block-diagonal mask from restarting positions holds."
+    from stepdistill_nb.training import PackedCollator, task_losses
+    tok, llama = students['tok'], students['llama']
+    enc = list(encode_examples(TOY, tok, TaskFormat(seq2seq=False)))
+    with torch.no_grad():
+        packed = task_losses(llama, PackedCollator(tok.pad_token_id, capacity=10_000)(enc), False)[0]
+        alone = torch.cat([task_losses(llama, PackedCollator(tok.pad_token_id)([e]), False)[0] for e in enc])
+    # alone: p0 e0 p1 e1 p2 p3 e3 p4 e4 (record 2 has no rationale); packed: the predict rows, then the explain rows
+    alone_by_row = torch.cat([alone[[0, 2, 4, 5, 7]], alone[[1, 3, 6, 8]]])
+    fct.test_close(packed, alone_by_row, eps=1e-4)
