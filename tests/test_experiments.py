@@ -16,7 +16,7 @@ TINY = {
                        'ddk_eval_per_domain': '2'},
     'fhir_case_study': {'sizes': '[8]', 'n_valid': '10', 'n_test': '4', 'max_steps': '2', 'batch_size': '4', 'teacher': 'smollm2',
                         'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'population': '2', 'latency_n': '2', 'max_rationale_len': '32',
-                        'ddk_interval': '1'},
+                        'ddk_interval': '1', 'student': 'tiny-llama', 'methods': "['standard', 'sbs-teacher', 'sbs-oracle', 'sbs-oracle+ddk']"},
 }
 NEEDS_DSS = {'paper_reproduction', 'rationale_coverage', 'prompting_cost'}
 
