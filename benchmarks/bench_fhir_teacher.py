@@ -91,7 +91,7 @@ def main():
     ap.add_argument('--cache', default=str(cache_dir()/'completions'), help='completion cache folder')
     ap.add_argument('--max-new-tokens', type=int, default=160)
     ap.add_argument('--n-ctx', type=int, default=2048)
-    ap.add_argument('--threads', type=int, default=os.cpu_count(), help='llama.cpp CPU threads')
+    ap.add_argument('--threads', type=int, default=1, help='llama.cpp CPU threads (more than the free cores makes llama.cpp crawl: its threads spin-wait)')
     ap.add_argument('--retries', type=int, default=2, help='re-asks per invalid query')
     ap.add_argument('--retry-temperature', type=float, default=0.7)
     ap.add_argument('--max-chars', type=int, default=300, help='longest explanation under the grammar, characters')
