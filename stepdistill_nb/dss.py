@@ -171,8 +171,7 @@ def inspect_cmd(name_or_path:str, # a released dataset name (svamp, cqa, anli1) 
                 json:bool=False, # end with one line of JSON: n, rationale_coverage, parse_failures, teacher_label_accuracy...
                ):
     "Print a summary of a dataset: counts, fields, rationale coverage, parse failures, labels, lengths, teacher accuracy."
-    try: ds = load_any(name_or_path, root, split)
-    except (DataError, FileNotFoundError, ValueError) as e: sys.exit(f'stepdistill inspect: {e}')
+    ds = load_any(name_or_path, root, split)   # a bad name or file: one line and exit 2 (`stepdistill_nb.cli.main`)
     m = metric or metric_for(name_or_path)
     s = summarize(ds, equal=lambda p, g: labels_equal(p, g, m))
     print(format_summary(f"{name_or_path}{f' [{split}]' if split else ''}", s))

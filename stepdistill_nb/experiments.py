@@ -141,19 +141,18 @@ def experiment_cmd(argv=None):
     ap.add_argument('--summary', action='store_true', help='print the table of all runs under runs/ (and write runs/summary.csv)')
     ap.add_argument('--publish', metavar='RUN', help='copy the report, metrics and figures of run folder RUN to reports/NAME (for the docs)')
     a = ap.parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        if a.list:
-            for n, ps in list_experiments().items(): print(f"{n}: " + ', '.join(f'{k}={v}' for k, v in ps.items()))
-            return 0
-        if a.summary:
-            t = runs_table(); Path('runs').mkdir(exist_ok=True); t.to_csv('runs/summary.csv', index=False)
-            print(t.to_string(index=False) if len(t) else 'no runs yet'); return 0
-        if a.publish: print(f'published: {publish_run(a.publish, name=a.name)}'); return 0
-        if not a.name: ap.error('give an experiment NAME, or --list')
-        declared = list_experiments().get(a.name)
-        if declared is None: raise FileNotFoundError(f"no experiment {a.name!r}; available: {', '.join(list_experiments())}")
-        out = run_experiment(a.name, parse_params(a.param, declared), a.out)
-    except (FileNotFoundError, ValueError) as e: sys.exit(f'stepdistill experiment: {e}')
+    # errors (a missing experiment, a bad parameter) are reported by `stepdistill_nb.cli.main`: one line, exit 2
+    if a.list:
+        for n, ps in list_experiments().items(): print(f"{n}: " + ', '.join(f'{k}={v}' for k, v in ps.items()))
+        return 0
+    if a.summary:
+        t = runs_table(); Path('runs').mkdir(exist_ok=True); t.to_csv('runs/summary.csv', index=False)
+        print(t.to_string(index=False) if len(t) else 'no runs yet'); return 0
+    if a.publish: print(f'published: {publish_run(a.publish, name=a.name)}'); return 0
+    if not a.name: ap.error('give an experiment NAME, or --list')
+    declared = list_experiments().get(a.name)
+    if declared is None: raise FileNotFoundError(f"no experiment {a.name!r}; available: {', '.join(list_experiments())}")
+    out = run_experiment(a.name, parse_params(a.param, declared), a.out)
     print(f'run folder: {out}')
     m = out/'metrics.json'
     if m.exists(): print(m.read_text())

