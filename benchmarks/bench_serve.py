@@ -40,21 +40,21 @@ class TeacherModel:
         return res
 
 
-def serve_one(kind, spec, port):
-    "Child process: load one model and serve it until killed."
+def serve_one(kind, spec, port, max_batch=32):
+    "Child process: load one model and serve it until killed (`max_batch` 1: one input per `predict` call)."
     import uvicorn
-    from stepdistill_nb.serve import make_app
+    from stepdistill_nb.serve import Limits, make_app
     if kind == 'student':
         from stepdistill_nb.training import Student
         model = Student.load(spec)
     else: model = TeacherModel(spec)
-    uvicorn.run(make_app(model, f'{kind}:{Path(spec).name}'), host='127.0.0.1', port=port, log_level='warning')
+    uvicorn.run(make_app(model, f'{kind}:{Path(spec).name}', Limits(max_batch=max_batch)), host='127.0.0.1', port=port, log_level='warning')
 
 
-def start_server(kind, spec, timeout=600):
+def start_server(kind, spec, timeout=600, max_batch=32):
     from stepdistill_nb.serve import free_port
     port = free_port()
-    p = subprocess.Popen([sys.executable, __file__, '--serve-one', kind, spec, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen([sys.executable, __file__, '--serve-one', kind, spec, str(port), str(max_batch)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url, t0 = f'http://127.0.0.1:{port}', time.time()
     while time.time() - t0 < timeout:
         if p.poll() is not None: raise RuntimeError(f'{kind} server exited: {p.stderr.read().decode()[-2000:]}')
@@ -105,9 +105,9 @@ def main():
     ap.add_argument('--teacher-requests', type=int, default=8, help='requests sent to the (slow) teacher per concurrency level')
     ap.add_argument('--concurrency', default='1,4')
     ap.add_argument('--out', default=str(REPO/'benchmarks'/'results'/'serve.json'))
-    ap.add_argument('--serve-one', nargs=3, metavar=('KIND', 'SPEC', 'PORT'), help=argparse.SUPPRESS)
+    ap.add_argument('--serve-one', nargs=4, metavar=('KIND', 'SPEC', 'PORT', 'MAX_BATCH'), help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.serve_one: return serve_one(a.serve_one[0], a.serve_one[1], int(a.serve_one[2]))
+    if a.serve_one: return serve_one(a.serve_one[0], a.serve_one[1], int(a.serve_one[2]), int(a.serve_one[3]))
 
     from stepdistill_nb.fhir_data import generate_fhir_dataset
     texts = generate_fhir_dataset(n_train=0, n_test=max(a.requests, a.teacher_requests), seed=1)['test']['input']

@@ -95,5 +95,7 @@ def main(argv:list=None): # arguments, default `sys.argv[1:]`
     try: return fn()
     except USER_ERRORS as e:
         if os.environ.get('STEPDISTILL_DEBUG'): raise
-        print(f'stepdistill {name}: {e}', file=sys.stderr); return EXIT_USAGE
+        plain = isinstance(e, (UsageError, CommandError, FileExistsError, FileNotFoundError)) or type(e).__name__ == 'DataError'
+        print(f'stepdistill {name}: {e}' + ('' if plain else '  (STEPDISTILL_DEBUG=1 shows the traceback)'), file=sys.stderr)
+        return EXIT_USAGE
     finally: sys.argv = old

@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['PredictRequest', 'ChatMessage', 'ChatRequest', 'CompletionRequest', 'Limits', 'check_inputs', 'chat_input',
-           'make_app', 'free_port', 'Server', 'serve_cmd']
+           'Overloaded', 'Batcher', 'BodyLimit', 'make_app', 'free_port', 'Server', 'serve_cmd']
 
 # %% ../nbs/12_serve.ipynb #e4ed473d
-import json, sys, threading, time, uuid
+import json, queue, sys, threading, time, uuid
+from concurrent.futures import Future
 from pathlib import Path
 from typing import List, Optional, Union
 from fastapi import FastAPI, HTTPException, Request
@@ -42,8 +43,12 @@ class CompletionRequest(BaseModel):
 # %% ../nbs/12_serve.ipynb #c3355620
 class Limits:
     "Input-size limits of the server."
-    def __init__(self, max_inputs:int=64, max_chars:int=4000, max_body_bytes:int=1_000_000):
+    def __init__(self, max_inputs:int=64, max_chars:int=4000, max_body_bytes:int=1_000_000,
+                 max_queue:int=256, # inputs waiting for the model at most; beyond it: 503 with Retry-After
+                 max_batch:int=32, # inputs answered by one `predict` call at most
+                 batch_wait:float=0.005): # seconds the batcher waits for more requests to join a batch
         self.max_inputs, self.max_chars, self.max_body_bytes = max_inputs, max_chars, max_body_bytes
+        self.max_queue, self.max_batch, self.batch_wait = max_queue, max_batch, batch_wait
 
 def check_inputs(texts:list, limits:Limits) -> list:
     "Refuse empty, too many or too long inputs with a 400/413 that says which."
@@ -52,6 +57,8 @@ def check_inputs(texts:list, limits:Limits) -> list:
     for i, t in enumerate(texts):
         if not isinstance(t, str) or not t.strip(): raise HTTPException(400, f'input {i} is empty')
         if len(t) > limits.max_chars: raise HTTPException(413, f'input {i} has {len(t)} characters; the limit is {limits.max_chars}')
+        try: t.encode('utf-8')
+        except UnicodeEncodeError: raise HTTPException(400, f'input {i} is not valid Unicode text (a lone surrogate such as \\ud800)') from None
     return texts
 
 # %% ../nbs/12_serve.ipynb #4021c84e
@@ -65,6 +72,75 @@ def chat_input(messages) -> str:
             break
     raise HTTPException(400, 'the chat request has no non-empty user message')
 
+# %% ../nbs/12_serve.ipynb #ec04703b
+class Overloaded(Exception): "The batcher's queue is full."
+
+class Batcher:
+    "Answer `predict` requests from many threads with one batched `student.predict` call per group."
+    def __init__(self, student, limits:Limits):
+        self.student, self.limits = student, limits
+        self.q, self.waiting, self.lock = queue.Queue(), 0, threading.Lock()
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def submit(self, texts:list, rationale:bool=False) -> Future:
+        "Queue `texts`; the `Future` gets their predictions. `Overloaded` if the queue is full."
+        with self.lock:
+            if self.waiting + len(texts) > self.limits.max_queue: raise Overloaded(f'{self.waiting} inputs are waiting')
+            self.waiting += len(texts)
+        f = Future(); self.q.put((texts, rationale, f)); return f
+
+    def _take(self):
+        group = [self.q.get()]
+        n, end = len(group[0][0]), time.monotonic() + self.limits.batch_wait
+        while n < self.limits.max_batch:
+            try: item = self.q.get(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty: break
+            group.append(item); n += len(item[0])
+        return group
+
+    def _loop(self):
+        while True:
+            group = self._take()
+            for rationale in (False, True):   # one call per kind of request
+                part = [g for g in group if g[1] == rationale]
+                if not part: continue
+                texts = [t for g in part for t in g[0]]
+                try: preds = self.student.predict(texts, rationale=rationale)
+                except Exception as e: preds = e
+                k = 0
+                for ts, _, f in part:
+                    if isinstance(preds, Exception): f.set_exception(preds)
+                    else: f.set_result(preds[k:k + len(ts)])
+                    k += len(ts)
+            with self.lock: self.waiting -= sum(len(g[0]) for g in group)
+
+# %% ../nbs/12_serve.ipynb #73d6ef6e
+class BodyLimit:
+    "ASGI middleware: 413 as soon as a request body passes `max_bytes` (declared or streamed)."
+    def __init__(self, app, max_bytes:int): self.app, self.max = app, max_bytes
+
+    async def _refuse(self, send, n):
+        body = json.dumps({'detail': f'request body of {n} bytes or more; the limit is {self.max}'}).encode()
+        await send({'type': 'http.response.start', 'status': 413, 'headers': [(b'content-type', b'application/json'), (b'connection', b'close')]})
+        await send({'type': 'http.response.body', 'body': body})
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http': return await self.app(scope, receive, send)
+        declared = dict(scope.get('headers') or []).get(b'content-length', b'')
+        if declared.isdigit() and int(declared) > self.max: return await self._refuse(send, int(declared))
+        chunks, n, more = [], 0, True
+        while more:
+            msg = await receive()
+            if msg['type'] != 'http.request': return   # the client went away
+            chunks.append(msg.get('body', b'')); n += len(chunks[-1]); more = msg.get('more_body', False)
+            if n > self.max: return await self._refuse(send, n)
+        body, given = b''.join(chunks), False
+        async def replay():
+            nonlocal given
+            if given: return await receive()
+            given = True; return {'type': 'http.request', 'body': body, 'more_body': False}
+        await self.app(scope, replay, send)
+
 # %% ../nbs/12_serve.ipynb #49a2c7da
 def _usage(tok, prompts, outputs):
     n = lambda s: len(tok(s, add_special_tokens=False)['input_ids']) if tok is not None else len(s.split())
@@ -76,18 +152,14 @@ def make_app(student, # has `.predict(texts, rationale=False)` and `.tok`
              limits:Limits=None, # input-size limits
             ) -> FastAPI:
     "A FastAPI app answering /predict and OpenAI-compatible completions with `student`."
-    limits, lock = limits or Limits(), threading.Lock()
+    limits = limits or Limits()
     app = FastAPI(title=f'stepdistill_nb: {model_id}')
-    tok = getattr(student, 'tok', None)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    tok, batcher = getattr(student, 'tok', None), Batcher(student, limits)
+    app.state.batcher = batcher
     def run(texts, rationale=False):
-        with lock: return student.predict(texts, rationale=rationale)
-
-    @app.middleware('http')
-    async def body_limit(request: Request, call_next):
-        n = request.headers.get('content-length')
-        if n and n.isdigit() and int(n) > limits.max_body_bytes:
-            return JSONResponse({'detail': f'request body of {n} bytes; the limit is {limits.max_body_bytes}'}, status_code=413)
-        return await call_next(request)
+        try: return batcher.submit(texts, rationale).result()
+        except Overloaded as e: raise HTTPException(503, f'the server is busy ({e}); retry shortly', headers={'Retry-After': '1'}) from None
 
     @app.get('/health')
     def health(): return {'status': 'ok', 'model': model_id}
@@ -155,15 +227,19 @@ def serve_cmd(dir:str, # a student saved by `stepdistill train`
               model_id:str=None, # model name reported to clients (default: the folder name)
               max_inputs:int=64, # most inputs in one request
               max_chars:int=4000, # longest input, in characters
+              max_batch:int=32, # inputs of concurrent requests answered by one batched call (1: one request at a time)
+              max_queue:int=256, # inputs waiting at most; beyond: 503 with Retry-After
              ):
     "Serve a saved student over HTTP: /predict and OpenAI-compatible /v1/chat/completions and /v1/completions."
-    from stepdistill_nb.cli import AT_LEAST_1, check_flags
-    check_flags(dict(port=(lambda p: 0 <= p <= 65535, 'a TCP port, 0 to 65535'), max_inputs=AT_LEAST_1, max_chars=AT_LEAST_1), locals())
+    from stepdistill_nb.cli import AT_LEAST_1, UsageError, check_flags
+    check_flags(dict(port=(lambda p: 0 <= p <= 65535, 'a TCP port, 0 to 65535'), max_inputs=AT_LEAST_1, max_chars=AT_LEAST_1,
+                      max_batch=AT_LEAST_1, max_queue=AT_LEAST_1), locals())
+    if max_queue < max_inputs: raise UsageError(f'--max-queue ({max_queue}) must be at least --max-inputs ({max_inputs})')
     import uvicorn
     from stepdistill_nb.training import Student
     try: student = Student.load(dir)
     except OSError as e: raise ValueError(f'cannot load a student from {dir}: {e}') from None
     if host not in ('127.0.0.1', 'localhost', '::1'): print(f'warning: serving on {host}, reachable beyond this machine', file=sys.stderr)
-    app = make_app(student, model_id or Path(dir).resolve().name, Limits(max_inputs, max_chars))
+    app = make_app(student, model_id or Path(dir).resolve().name, Limits(max_inputs, max_chars, max_queue=max_queue, max_batch=max_batch))
     print(f'serving {dir} on http://{host}:{port}  (POST /predict, /v1/chat/completions, /v1/completions)')
     uvicorn.run(app, host=host, port=port, log_level='info')

@@ -52,6 +52,8 @@ class Teacher:
     supports_grammar = False # can the backend constrain decoding with a GBNF `grammar`?
     @property
     def name(self) -> tuple: return (self.backend, self.model)
+    @property
+    def cache_name(self) -> tuple: return self.name # what the completion cache keys on (the model, not where it is served)
     def iter_generate(self, prompts:list, params:dict):
         "Yield `(index, Completion)` for each prompt, in any order."
         raise NotImplementedError
@@ -92,13 +94,29 @@ class LlamaCppTeacher(Teacher):
     backend, supports_grammar = 'llama.cpp', True
     def __init__(self, path, # GGUF file
                  n_ctx:int=4096, # context window (prompt + completion)
-                 n_threads:int=None, # CPU threads (default: llama.cpp's choice)
+                 n_threads:int=None, # CPU threads for decoding (default: measured, see `tune_threads`)
                  **kwargs): # more `llama_cpp.Llama` arguments
         llama_cpp, self.path = require_llama_cpp(), Path(path)
         if not self.path.exists(): raise FileNotFoundError(f'no GGUF model at {self.path}')
         self.model, self.grammars = self.path.name, {}
         self.llm = llama_cpp.Llama(str(self.path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, **kwargs)
+        self.threads = self.tune_threads() if n_threads is None and not kwargs.get('vocab_only') else dict(n_threads=n_threads)
         atexit.register(self.close)
+
+    def tune_threads(self, tokens:int=8) -> dict:
+        "Decode `tokens` with 1 thread and with every core; keep the faster (what is fastest depends on the CPU and its load)."
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+        if cores < 2: return dict(n_threads=1)
+        self.llm.create_completion('1, 2, 3,', max_tokens=1, temperature=0.0)   # pages the weights in first
+        secs = {}
+        for n in sorted({1, cores}):
+            self.llm._ctx.set_n_threads(n, cores)
+            t0 = time.perf_counter()
+            self.llm.create_completion('1, 2, 3,', max_tokens=tokens, temperature=0.0)
+            secs[n] = round(time.perf_counter() - t0, 3)
+        best = min(secs, key=secs.get)
+        self.llm._ctx.set_n_threads(best, cores)
+        return dict(n_threads=best, seconds=secs)
 
     def grammar(self, gbnf:str=None):
         "The compiled `LlamaGrammar` of a GBNF string (None for None); a `ValueError` if llama.cpp cannot parse it."
@@ -277,11 +295,24 @@ def _pool_generate(self:TransformersTeacher, prompts, p):
             pool, rows, nxt = self._keep(*pool, k), [rows[j] for j in keep], nxt[k]
 
 @patch
+def context_tokens(self:TransformersTeacher) -> int:
+    "The longest prompt + completion the model was trained for (its `max_position_embeddings`)."
+    return getattr(self.lm.config, 'max_position_embeddings', None) or 2048
+
+@patch
 def iter_generate(self:TransformersTeacher, prompts, params):
+    "Yield `(index, Completion)`; a prompt too long for the context gets an error `Completion` of its own, the others run."
+    ctx, new = self.context_tokens(), params['max_new_tokens']
+    n = [len(self.tok(self._render(x), add_special_tokens=False)['input_ids']) for x in prompts]
+    ok = [i for i, k in enumerate(n) if k + new <= ctx]
+    for i, k in enumerate(n):
+        if k + new > ctx: yield i, Completion(error=f'transformers: a prompt of {k} tokens + {new} new ones exceeds the {ctx}-token context')
+    todo = [prompts[i] for i in ok]
     if self.pool and self._poolable():
-        yield from self._pool_generate(prompts, params); return
-    for s in range(0, len(prompts), self.batch_size):
-        for j, c in enumerate(self._batch(prompts[s:s+self.batch_size], params)): yield s + j, c
+        for j, c in self._pool_generate(todo, params): yield ok[j], c
+        return
+    for s in range(0, len(todo), self.batch_size):
+        for j, c in enumerate(self._batch(todo[s:s+self.batch_size], params)): yield ok[s + j], c
 
 # %% ../nbs/02_teachers.ipynb #0f3e37d4
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -320,6 +351,9 @@ class HTTPTeacher(Teacher):
         self.base_url, self.model_name = base_url.rstrip('/'), model
         self.model = f'{model}@{redact_url(self.base_url)}'   # what caches, logs and summaries show
         self.retries = 0 # retries made so far (for reporting)
+
+    @property
+    def cache_name(self) -> tuple: return (self.backend, self.model_name) # the same model on another host or port hits the cache
 
     def _headers(self):
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -376,9 +410,25 @@ class CompletionCache:
         self.path = path if path.suffix in ('.sqlite', '.db') else path/'completions.sqlite'
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
-        self.db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
-        self.db.execute('PRAGMA journal_mode=WAL'); self.db.execute('PRAGMA synchronous=NORMAL')
-        self.db.execute('PRAGMA busy_timeout=60000'); self.db.execute(_SCHEMA)
+        try: self.db = self._open()
+        except sqlite3.DatabaseError as e:   # garbage or a truncated file: set it aside (nothing deleted), start afresh
+            if not any(m in str(e) for m in ('not a database', 'malformed', 'file is encrypted')): raise
+            aside = self.path.with_name(f'{self.path.name}.corrupt-{int(time.time())}')
+            for suffix in ('', '-wal', '-shm'):
+                p = Path(str(self.path) + suffix)
+                if p.exists(): p.rename(str(aside) + suffix)
+            import warnings
+            warnings.warn(f'{self.path}: not a readable completion cache ({e}); moved it to {aside.name} and started an empty one', stacklevel=2)
+            self.db = self._open()
+
+    def _open(self):
+        db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute('PRAGMA journal_mode=WAL'); db.execute('PRAGMA synchronous=NORMAL')
+            db.execute('PRAGMA busy_timeout=60000'); db.execute(_SCHEMA)
+            if db.execute('PRAGMA quick_check').fetchone()[0] != 'ok': raise sqlite3.DatabaseError('database disk image is malformed')
+        except sqlite3.DatabaseError: db.close(); raise
+        return db
 
     def get(self, key:str):
         "The cached `Completion` for `key`, or None."
@@ -436,14 +486,14 @@ def generate_cached(teacher:Teacher, # any backend
     "Complete `prompts` through `cache`; returns `(completions, usage)`."
     from tqdm.auto import tqdm
     p, usage = check_params(teacher, gen_params(**params)), usage or Usage()
-    keys = [cache_key(*teacher.name, x, p) for x in prompts]
+    keys = [cache_key(*teacher.cache_name, x, p) for x in prompts]
     out = [cache.get(k) if cache is not None else None for k in keys]
     todo = list(dict.fromkeys(k for k, c in zip(keys, out) if c is None)) # distinct misses, in order
     first = {k: prompts[keys.index(k)] for k in todo}
     bar = tqdm(total=len(todo), desc=f'{teacher.backend} {teacher.model}'[:60], disable=not progress or not todo, leave=False)
     got = {}
     for j, c in teacher.iter_generate([first[k] for k in todo], p):
-        if cache is not None: cache.put(todo[j], teacher.name, first[todo[j]], p, c)
+        if cache is not None: cache.put(todo[j], teacher.cache_name, first[todo[j]], p, c)
         got[todo[j]] = c; bar.update(1)
     bar.close()
     seen = set()

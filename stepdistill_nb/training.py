@@ -9,8 +9,8 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'METRICS', 'TRAIN_FLAGS', 'la
            'PackedCollator', 'row_losses', 'multitask_loss', 'forward_rows', 'two_pass_loss', 'packed_logits',
            'seq2seq_rows', 'task_losses', 'register_metric', 'get_metric', 'generate', 'StepByStepTrainer',
            'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'training_args', 'default_lr', 'best_metrics',
-           'measure_precision', 'last_complete_checkpoint', 'train', 'model_card', 'save_run', 'plot_history',
-           'Student', 'evaluate', 'train_cmd', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
+           'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train', 'model_card', 'save_run',
+           'plot_history', 'Student', 'evaluate', 'train_cmd', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -542,6 +542,17 @@ def measure_precision(step, # callable: one forward and backward pass
     bf16 = timed(True) if first < 4 * fp32 else first
     return dict(fp32_s=round(fp32, 4), bf16_s=round(bf16, 4), bf16=bf16 < 0.9 * fp32)
 
+def matmul_precision(dim:int, # hidden size of the model
+                     tokens:int=256, reps:int=3) -> dict:
+    "Seconds of `reps` `(tokens, dim) @ (dim, 4 dim)` matmuls in float32 and under bf16 autocast, each warmed up first."
+    a, b = torch.randn(tokens, dim), torch.randn(dim, 4 * dim)
+    def timed(bf16):
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            a @ b; t0 = time.perf_counter()
+            for _ in range(reps): a @ b
+            return time.perf_counter() - t0
+    return dict(fp32_s=round(timed(False), 5), bf16_s=round(timed(True), 5))
+
 def _probe_step(model, batch, seq2seq):
     "One forward and backward pass of the multi-task loss on `batch`; gradients dropped."
     model.train()
@@ -613,7 +624,10 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     if kwargs.get('bf16') is None and not torch.cuda.is_available() and model.num_parameters() > 20e6:
         probe = collator(list(enc_tr.select(range(min(2, len(enc_tr))))))
         key = (type(model).__name__, model.num_parameters(), lora, torch.get_num_threads())   # measured once per process
-        if key not in _PRECISION: _PRECISION[key] = measure_precision(lambda: _probe_step(model, probe, fmt.seq2seq))
+        if key not in _PRECISION:   # a matmul probe first: where bf16 matmuls are 2x slower, a full bf16 step (~50 s) is not worth timing
+            mm = matmul_precision(getattr(model.config, 'hidden_size', None) or getattr(model.config, 'd_model', 512))
+            _PRECISION[key] = (dict(fp32_s=None, bf16_s=None, bf16=False, matmul=mm) if mm['bf16_s'] > 2 * mm['fp32_s']
+                               else {**measure_precision(lambda: _probe_step(model, probe, fmt.seq2seq)), 'matmul': mm})
         precision = _PRECISION[key]; kwargs['bf16'] = precision['bf16']
     eff_alpha = alpha if mode == 'step-by-step' else 1.0
     metric = metric or (metric_for(data) if isinstance(data, str) else 'exact')

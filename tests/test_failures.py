@@ -151,3 +151,26 @@ def test_resume_skips_a_checkpoint_killed_mid_write(tmp_path):
     msgs = ' '.join(str(x.message) for x in w)
     assert 'skipping checkpoint-6, checkpoint-4' in msgs and 'resuming from checkpoint-2' in msgs, msgs
     assert info['global_step'] == 6
+
+
+def test_train_killed_during_a_checkpoint_write_resumes(records, tmp_path):
+    "`kill -9` the moment a checkpoint folder appears (its files half written): `--resume` continues from the last complete one."
+    import os, signal, time
+    data = tmp_path/'d.jsonl'
+    save_examples([{'id': f'r{i}', 'input': f'{i} plus one', 'label': str(i + 1)} for i in range(40)], data)
+    out = tmp_path/'run'
+    args = [str(BIN/'stepdistill'), 'train', str(data), '--student', 'tiny-llama', '--mode', 'standard', '--out', str(out),
+            '--max-steps', '8', '--eval-steps', '1', '--batch-size', '4', '--max-input-len', '16', '--max-target-len', '4', '--no-plot']
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ck, t0 = out/'checkpoints', time.time()
+    while not (ck/'checkpoint-3').exists():
+        assert p.poll() is None, p.stderr.read().decode()[-2000:]
+        assert time.time() - t0 < 300, 'no checkpoint-3 in time'
+        time.sleep(0.005)
+    os.kill(p.pid, signal.SIGKILL); p.wait()
+    r = cli('train', data, '--student', 'tiny-llama', '--mode', 'standard', '--out', out, '--max-steps', '8', '--eval-steps', '1',
+            '--batch-size', '4', '--max-input-len', '16', '--max-target-len', '4', '--no-plot', '--resume', '--json', subprocess_=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])['global_step'] == 8
+    steps = [h['step'] for h in json.loads((out/'log_history.json').read_text()) if 'loss' in h]
+    assert steps == sorted(set(steps)) and steps[-1] == 8, steps   # every step once, none lost

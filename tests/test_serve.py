@@ -87,3 +87,44 @@ def test_binds_loopback_by_default(server):
 def test_serve_refuses_a_folder_that_is_not_a_student(tmp_path):
     r = subprocess.run([CLI, 'serve', str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and 'not a saved student' in r.stderr and 'Traceback' not in r.stderr
+
+# ---------------------------------------------------------------- under abuse (a stand-in predictor: no model needed)
+class Slow:
+    "Upper-cases its inputs after `delay` seconds per call, and records the size of every call."
+    tok = None
+    def __init__(self, delay): self.delay, self.calls = delay, []
+    def predict(self, texts, rationale=False):
+        self.calls.append(len(texts)); time.sleep(self.delay)
+        return [dict(label=t.upper()) for t in texts]
+
+def _post_many(url, texts, workers):
+    from concurrent.futures import ThreadPoolExecutor
+    one = lambda t: requests.post(f'{url}/v1/chat/completions', json={'messages': [{'role': 'user', 'content': t}]}, timeout=60)
+    with ThreadPoolExecutor(workers) as ex: return list(ex.map(one, texts))
+
+def test_concurrent_requests_are_batched():
+    from stepdistill_nb.serve import Limits, Server, make_app
+    slow = Slow(0.3)
+    texts = [f'request {i}' for i in range(8)]
+    with Server(make_app(slow, 'slow', Limits(batch_wait=0.05))) as url:
+        rs = _post_many(url, texts, 8)
+    assert [r.json()['choices'][0]['message']['content'] for r in rs] == [t.upper() for t in texts]   # each gets its own answer
+    assert sum(slow.calls) == 8 and len(slow.calls) < 8, slow.calls   # fewer predict calls than requests
+
+def test_full_queue_is_a_503_with_retry_after():
+    from stepdistill_nb.serve import Limits, Server, make_app
+    with Server(make_app(Slow(0.5), 'slow', Limits(max_queue=2, max_batch=1))) as url:
+        rs = _post_many(url, [f'r{i}' for i in range(8)], 8)
+    codes = sorted(r.status_code for r in rs)
+    assert 200 in codes and 503 in codes and set(codes) <= {200, 503}, codes
+    busy = next(r for r in rs if r.status_code == 503)
+    assert busy.headers.get('Retry-After') == '1' and 'busy' in busy.text
+
+def test_chunked_oversized_body_and_lone_surrogate():
+    from stepdistill_nb.serve import Limits, Server, make_app
+    with Server(make_app(Slow(0), 'slow', Limits(max_body_bytes=100_000))) as url:
+        r = requests.post(f'{url}/predict', data=(b'x' * 65536 for _ in range(64)), headers={'content-type': 'application/json'})
+        assert r.status_code == 413 and 'the limit is 100000' in r.text   # 4 MB streamed, no Content-Length: refused early
+        r = requests.post(f'{url}/predict', data=b'{"inputs": ["ok", "bad \\ud800"]}', headers={'content-type': 'application/json'})
+        assert r.status_code == 400 and 'not valid Unicode' in r.text
+        assert requests.post(f'{url}/predict', json={'inputs': ['still fine']}).json()['predictions'] == [{'label': 'STILL FINE'}]
