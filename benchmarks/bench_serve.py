@@ -97,6 +97,13 @@ def tiny_student(out):
     return str(Path(out)/'student')
 
 
+def student_or_tiny(path):
+    "`(student folder, note)`: `path` when it holds a saved student, else a freshly trained tiny-t5."
+    if (Path(path)/'stepdistill.json').exists(): return path, 'student from ' + path
+    return (tiny_student(tempfile.mkdtemp(prefix='bench-serve-')),
+            f'{path} absent: a tiny-t5 student trained 20 steps on generated FHIR data (cost only, not quality)')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--student', default=str(REPO/'runs'/'fhir-demo'/'student'))
@@ -111,10 +118,7 @@ def main():
 
     from stepdistill_nb.fhir_data import generate_fhir_dataset
     texts = generate_fhir_dataset(n_train=0, n_test=max(a.requests, a.teacher_requests), seed=1)['test']['input']
-    student, note = a.student, 'student from ' + a.student
-    if not (Path(student)/'stepdistill.json').exists():
-        student = tiny_student(tempfile.mkdtemp(prefix='bench-serve-'))
-        note = f'{a.student} absent: a tiny-t5 student trained 20 steps on generated FHIR data (cost only, not quality)'
+    student, note = student_or_tiny(a.student)
     print(note)
     levels = [int(c) for c in a.concurrency.split(',')]
     report = dict(benchmark='serving: student vs teacher behind the same HTTP app', started=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),

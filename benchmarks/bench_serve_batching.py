@@ -9,11 +9,11 @@ batched / one at a time.
 
     python benchmarks/bench_serve_batching.py [--student DIR] [--requests 64] [--concurrency 1,8,32]
 """
-import argparse, json, os, platform, sys, tempfile, time
+import argparse, json, os, platform, sys, time
 from pathlib import Path
 import requests
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_serve import REPO, load, rss_mb, start_server, tiny_student
+from bench_serve import REPO, load, rss_mb, start_server, student_or_tiny
 
 
 def main():
@@ -25,10 +25,7 @@ def main():
     a = ap.parse_args()
     from stepdistill_nb.fhir_data import generate_fhir_dataset
     texts = generate_fhir_dataset(n_train=0, n_test=a.requests, seed=1)['test']['input']
-    student, note = a.student, 'student from ' + a.student
-    if not (Path(student)/'stepdistill.json').exists():
-        student = tiny_student(tempfile.mkdtemp(prefix='bench-serve-'))
-        note = f'{a.student} absent: a tiny-t5 student trained 20 steps on generated FHIR data (cost only, not quality)'
+    student, note = student_or_tiny(a.student)
     print(note)
     levels = [int(c) for c in a.concurrency.split(',')]
     report = dict(benchmark='serving: dynamic batching vs one input per predict call', started=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),

@@ -89,6 +89,10 @@ def smollm2_gguf() -> Path:
     return Path(spec.submodule_search_locations[0])/'SmolLM2-135M-Instruct.Q4_1.gguf'
 
 # %% ../nbs/02_teachers.ipynb #357961f5
+_THREADS = {}   # (GGUF path, cores) -> the measured decoding threads, for this process
+
+def _cores() -> int: return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
 class LlamaCppTeacher(Teacher):
     "A GGUF model run in-process by llama.cpp."
     backend, supports_grammar = 'llama.cpp', True
@@ -100,12 +104,16 @@ class LlamaCppTeacher(Teacher):
         if not self.path.exists(): raise FileNotFoundError(f'no GGUF model at {self.path}')
         self.model, self.grammars = self.path.name, {}
         self.llm = llama_cpp.Llama(str(self.path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, **kwargs)
-        self.threads = self.tune_threads() if n_threads is None and not kwargs.get('vocab_only') else dict(n_threads=n_threads)
+        if n_threads is not None or kwargs.get('vocab_only'): self.threads = dict(n_threads=n_threads)
+        else:   # timed once per model file and process
+            key = (str(self.path), _cores())
+            if key not in _THREADS: _THREADS[key] = self.tune_threads()
+            self.threads = _THREADS[key]; self.llm._ctx.set_n_threads(self.threads['n_threads'], _cores())
         atexit.register(self.close)
 
     def tune_threads(self, tokens:int=8) -> dict:
         "Decode `tokens` with 1 thread and with every core; keep the faster (what is fastest depends on the CPU and its load)."
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+        cores = _cores()
         if cores < 2: return dict(n_threads=1)
         self.llm.create_completion('1, 2, 3,', max_tokens=1, temperature=0.0)   # pages the weights in first
         secs = {}
@@ -254,11 +262,16 @@ def _keep(self:TransformersTeacher, cache, mask, pos, idx):
     return cache, mask, pos
 
 @patch
-def _pool_generate(self:TransformersTeacher, prompts, p):
+def _ids(self:TransformersTeacher, prompts) -> list:
+    "Token ids of the rendered prompts."
+    return [self.tok(self._render(x), add_special_tokens=False)['input_ids'] for x in prompts]
+
+@patch
+def _pool_generate(self:TransformersTeacher, prompts, p, ids=None):
     "Continuous batching: yield `(index, Completion)` as each row finishes; waiting prompts take the free rows."
     import torch
     from collections import deque
-    ids = [self.tok(self._render(x), add_special_tokens=False)['input_ids'] for x in prompts]
+    ids = self._ids(prompts) if ids is None else ids
     eos = torch.tensor(self._eos_ids(), device=self.device)
     gen = torch.Generator(device=self.device).manual_seed(p['seed'])
     def pick(logits):
@@ -303,13 +316,13 @@ def context_tokens(self:TransformersTeacher) -> int:
 def iter_generate(self:TransformersTeacher, prompts, params):
     "Yield `(index, Completion)`; a prompt too long for the context gets an error `Completion` of its own, the others run."
     ctx, new = self.context_tokens(), params['max_new_tokens']
-    n = [len(self.tok(self._render(x), add_special_tokens=False)['input_ids']) for x in prompts]
+    ids = self._ids(prompts); n = list(map(len, ids))
     ok = [i for i, k in enumerate(n) if k + new <= ctx]
     for i, k in enumerate(n):
         if k + new > ctx: yield i, Completion(error=f'transformers: a prompt of {k} tokens + {new} new ones exceeds the {ctx}-token context')
     todo = [prompts[i] for i in ok]
     if self.pool and self._poolable():
-        for j, c in self._pool_generate(todo, params): yield ok[j], c
+        for j, c in self._pool_generate(todo, params, [ids[i] for i in ok]): yield ok[j], c
         return
     for s in range(0, len(todo), self.batch_size):
         for j, c in enumerate(self._batch(todo[s:s+self.batch_size], params)): yield ok[s + j], c
