@@ -7,7 +7,7 @@ __all__ = ['TEACHER_FIELDS', 'ANNOTATE_FLAGS', 'select_indices', 'annotate', 'co
            'default_task', 'default_style', 'annotate_cmd']
 
 # %% ../nbs/04_annotate.ipynb #c42da8a9
-import json, random, sys
+import contextlib, json, random, sys, warnings
 from pathlib import Path
 from fastcore.script import call_parse, store_true
 from .cli import AT_LEAST_1, EXIT_PARTIAL, NON_NEGATIVE, POSITIVE, UsageError, check_flags
@@ -15,6 +15,7 @@ from .data import FIELDS, check_output, save_examples
 from .dss import TASKS, labels_equal, load_any, metric_for
 from .prompts import PROMPTS, STYLES, get_prompt, parse_completion
 from .teachers import CompletionCache, Usage, cache_dir, gen_params, generate_cached, check_teacher_spec, make_teacher
+from .teachers import _listing, is_overflow
 
 # %% ../nbs/04_annotate.ipynb #7804ee0c
 def select_indices(n:int, # number of records
@@ -30,8 +31,16 @@ def select_indices(n:int, # number of records
 TEACHER_FIELDS = ('rationale', 'llm_label', 'teacher_raw', 'parse_error')
 
 def _fill(rec, template, c, min_words):
-    if c.error is not None: return {**rec, **dict.fromkeys(TEACHER_FIELDS), 'parse_error': f'teacher failed: {c.error}'}
+    if c.error is not None:
+        why = f'not sent: {c.error}' if is_overflow(c.error) else f'teacher failed: {c.error}'
+        return {**rec, **dict.fromkeys(TEACHER_FIELDS), 'parse_error': why}
     return {**rec, **parse_completion(template, c.text, rec, min_words), 'teacher_raw': c.text}
+
+def _name(rec, i:int) -> str:
+    "How messages name record `i`: its id, else its position."
+    return str(rec['id']) if rec.get('id') not in (None, '') else f'record #{i}'
+
+def _not_sent(rec) -> bool: return (rec.get('parse_error') or '').startswith('not sent: ')
 
 # %% ../nbs/04_annotate.ipynb #153b7c71
 def _stats(recs, idx, usage, task, style, teacher):
@@ -41,6 +50,7 @@ def _stats(recs, idx, usage, task, style, teacher):
     return dict(usage.as_dict(), task=task, prompt=style, teacher=' '.join(map(str, teacher.name)), records=len(recs),
                 annotated=len(done), with_rationale=sum(bool(r['rationale']) for r in done),
                 with_label=sum(bool(r['llm_label']) for r in done), parse_errors=sum(bool(r['parse_error']) for r in done),
+                too_long=sum(map(_not_sent, done)),
                 teacher_accuracy=None if acc is None else round(acc, 4), teacher_accuracy_on=len(gold))
 
 # %% ../nbs/04_annotate.ipynb #dc4313f4
@@ -61,7 +71,8 @@ def annotate(data, # records: a Dataset or a list of dicts in the generic schema
     template = get_prompt(task, style)
     idx = select_indices(len(recs), coverage, seed) if recs else []
     params = gen_params(**{'stop': template.stop, 'seed': seed, **params})
-    comps, usage = generate_cached(teacher, [template.render(recs[i]) for i in idx], cache, usage or Usage(), progress, **params)
+    comps, usage = generate_cached(teacher, [template.render(recs[i]) for i in idx], cache, usage or Usage(), progress,
+                                   names=[_name(recs[i], i) for i in idx], **params)
     chosen = set(idx)
     for i, r in enumerate(recs):
         if i not in chosen: recs[i] = {**r, **dict.fromkeys(TEACHER_FIELDS)}
@@ -89,6 +100,25 @@ def _teacher_kwargs(spec, n_ctx, concurrency, api_key_env, timeout=120.0, retrie
     if spec.startswith('http:'): return dict(concurrency=concurrency, api_key_env=api_key_env, timeout=timeout, max_retries=retries)
     if spec.startswith('hf:'): return {}
     return dict(n_ctx=n_ctx)
+
+@contextlib.contextmanager
+def _warnings_as_lines(cmd:str):
+    "Inside, a warning is one line on stderr, `stepdistill CMD: warning: ...` (each time, no source line)."
+    def show(message, category, filename, lineno, file=None, line=None): print(f'stepdistill {cmd}: warning: {message}', file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.filterwarnings('always', module=r'stepdistill_nb\.'); warnings.showwarning = show
+        yield
+
+def _failure_line(recs, stats, cache_path) -> str:
+    "What failed, why, what was kept and how to retry: one line."
+    errs = [r['parse_error'][len('teacher failed: '):] for r in recs if (r['parse_error'] or '').startswith('teacher failed: ')]
+    long = [_name(r, i) for i, r in enumerate(recs) if _not_sent(r)]
+    why = [f'{len(errs)} by the teacher ({errs[0]})'] if errs else []
+    if long: why.append(f"{len(long)} too long for the teacher's context, not sent: {_listing(long)} "
+                        "(shorten them, raise --n-ctx or lower --max-new-tokens)")
+    return (f"stepdistill annotate: {stats['failed']} of {stats['requested']} completions failed: {'; '.join(why)}; the "
+            f"{stats['requested'] - stats['failed']} that succeeded are cached in {cache_path}: run the same command with "
+            "--overwrite to retry only the failed ones")
 
 def default_task(name:str) -> str:
     "The prompt task for an input: the released dataset's name, else 'generic'."
@@ -137,15 +167,17 @@ def annotate_cmd(input:str, # released dataset name (svamp, cqa, anli1) or a dat
     try: get_prompt(task, style)
     except KeyError as e: raise UsageError(e.args[0]) from None
     data = load_any(input, root, split)
-    cache_db = CompletionCache(cache or cache_dir()/'completions')
-    with make_teacher(teacher, **_teacher_kwargs(teacher, n_ctx, concurrency, api_key_env, timeout, retries)) as t:
-        recs, stats = annotate(data, t, task, style, coverage, limit, seed, cache_db, min_words,
-                               Usage(price_in=price_in, price_out=price_out), not quiet, max_new_tokens=max_new_tokens, temperature=temperature)
+    with _warnings_as_lines('annotate'):
+        cache_db = CompletionCache(cache or cache_dir()/'completions')
+        with make_teacher(teacher, **_teacher_kwargs(teacher, n_ctx, concurrency, api_key_env, timeout, retries)) as t:
+            recs, stats = annotate(data, t, task, style, coverage, limit, seed, cache_db, min_words,
+                                   Usage(price_in=price_in, price_out=price_out), not quiet, max_new_tokens=max_new_tokens, temperature=temperature)
     save_examples(recs, out)
     print(f"{stats['annotated'] - stats['failed']} of {stats['records']} records annotated -> {out}", file=sys.stderr)
     print(json.dumps(dict(stats, out=str(out), cache=str(cache_db.path))), flush=True)
+    if unknown := stats['usage_unknown'] + stats['cached_usage_unknown']:
+        print(f"stepdistill annotate: {unknown} of {stats['requested'] - stats['failed']} completions came without token usage from "
+              "the server: the token counts and costs leave them out (cost_is_lower_bound)", file=sys.stderr)
     if stats['failed']:
-        why = next(r['parse_error'] for r in recs if (r['parse_error'] or '').startswith('teacher failed'))
-        print(f"stepdistill annotate: {stats['failed']} of {stats['requested']} completions failed ({why}); the {stats['requested'] - stats['failed']} "
-              f"that succeeded are cached in {cache_db.path}: run the same command with --overwrite to retry only the failed ones", file=sys.stderr)
+        print(_failure_line(recs, stats, cache_db.path), file=sys.stderr)
         sys.exit(EXIT_PARTIAL)

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'EXIT_USAGE', 'EXIT_PARTIAL', 'AT_LEAST_1', 'NON_NEGATIVE', 'POSITIVE', 'FRACTION', 'USER_ERRORS',
-           'CommandError', 'resolve', 'UsageError', 'check_flag', 'check_flags', 'usage', 'underscore_flag', 'main']
+           'EXIT_FAILED', 'CommandError', 'resolve', 'UsageError', 'check_flag', 'check_flags', 'usage', 'RunFailed',
+           'underscore_flag', 'main']
 
 # %% ../nbs/99_cli.ipynb #42573780
 import os, sys, importlib
@@ -74,6 +75,9 @@ def usage() -> str:
 
 # %% ../nbs/99_cli.ipynb #064829b5
 USER_ERRORS = (CommandError, ValueError, FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+EXIT_FAILED = 1   # the command ran, and its work failed
+
+class RunFailed(Exception): "The work of a command failed: its message says what failed and what was kept."
 
 def underscore_flag(a:str) -> str:
     "`--max-new-tokens=8` -> `--max_new_tokens=8`; anything else unchanged."
@@ -93,6 +97,10 @@ def main(argv:list=None): # arguments, default `sys.argv[1:]`
     cut = rest.index('--') if '--' in rest else len(rest)
     old, sys.argv = sys.argv, [f'stepdistill {name}'] + [underscore_flag(a) for a in rest[:cut]] + rest[cut:]
     try: return fn()
+    except RunFailed as e:
+        if os.environ.get('STEPDISTILL_DEBUG'): raise
+        print(f'stepdistill {name}: {e}  (STEPDISTILL_DEBUG=1 shows the traceback)', file=sys.stderr)
+        return EXIT_FAILED
     except USER_ERRORS as e:
         if os.environ.get('STEPDISTILL_DEBUG'): raise
         plain = isinstance(e, (UsageError, CommandError, FileExistsError, FileNotFoundError)) or type(e).__name__ == 'DataError'

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['FIELDS', 'FEATURES', 'DataError', 'read_json_records', 'read_csv_records', 'read_text', 'read_records', 'to_record',
-           'check_records', 'hub_reachable', 'load_hub', 'load_examples', 'save_examples', 'check_output', 'summarize']
+           'check_records', 'hub_reachable', 'load_hub', 'load_examples', 'free_port', 'cache_dir', 'save_examples',
+           'check_output', 'summarize']
 
 # %% ../nbs/00_data.ipynb #cd87029b
 import csv, io, json, os, re, socket, tempfile, warnings
@@ -160,6 +161,14 @@ def load_examples(source, # file path, saved dataset dir, Dataset, list of dicts
         if p.exists() or p.suffix.lower() in ('.json', '.jsonl', '.csv'): recs = check_records(read_records(p), mapping, p)
         else: return load_examples(load_hub(str(source), split), None, mapping)
     return datasets.Dataset.from_list(recs, features=FEATURES)
+
+def free_port(host:str='127.0.0.1') -> int:
+    "A TCP port that is free on `host` right now (for servers that tests and evaluations start)."
+    with socket.socket() as s: s.bind((host, 0)); return s.getsockname()[1]
+
+def cache_dir() -> Path:
+    "Where models, populations and completion caches are kept: `$STEPDISTILL_CACHE`, else `~/.cache/stepdistill_nb` (`~` expanded)."
+    return Path(os.environ.get('STEPDISTILL_CACHE', '~/.cache/stepdistill_nb')).expanduser()
 
 # %% ../nbs/00_data.ipynb #bda240f1
 def save_examples(data, # a Dataset or a list of records

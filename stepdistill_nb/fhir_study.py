@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['FHIR_SHOTS', 'FHIR_STOP', 'FHIR_LEAD', 'strip_echo', 'drop_cut_sentence', 'clean_query', 'parse_fhir',
            'fhir_few_shot_template', 'fhir_conditioned_template', 'drop_restatements', 'parse_fhir_conditioned',
-           'gbnf_literal', 'fhir_query_gbnf', 'fhir_gbnf', 'query_problems', 'fhir_retry_prompt',
+           'gbnf_literal', 'fhir_query_gbnf', 'fhir_query_grammar', 'fhir_gbnf', 'query_problems', 'fhir_retry_prompt',
            'check_fhir_annotations', 'fhir_grammar_for', 'fhir_label_stats', 'annotate_fhir', 'rss_mb',
            'time_per_query', 'fhir_equivalence']
 
@@ -124,6 +124,10 @@ def fhir_query_gbnf(resources=None, # resource types (default: all of the regist
         rules += [f'q-{r} ::= {gbnf_literal(r)} ("?" p-{r} ("&" p-{r}){{0,{max_params - 1}}})?', f'p-{r} ::= (n-{r} | common) suffix "=" value',
                   f'n-{r} ::= {_alts(own) if own else "common"}']
     return '\n'.join(rules)
+
+def fhir_query_grammar() -> str:
+    "The GBNF of a student's answer: one FHIR search query and nothing else (`train(..., grammar='stepdistill_nb.fhir_study:fhir_query_grammar')`)."
+    return fhir_query_gbnf(root='root')
 
 # %% ../nbs/13_fhir_study.ipynb #a40fbf50
 FHIR_LEAD = 'The request asks for '

