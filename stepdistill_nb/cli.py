@@ -14,7 +14,7 @@ import os, sys, importlib
 SUBCOMMANDS = {
     'inspect':    ('stepdistill_nb.dss:inspect_cmd',    'summarise a dataset (counts, coverage, teacher accuracy)'),
     'annotate':   ('stepdistill_nb.annotate:annotate_cmd',  'ask a teacher LLM for rationales and labels'),
-    'train':      ('stepdistill_nb.training:train_cmd',     'train a student (standard, distill, step-by-step)'),
+    'train':      ('stepdistill_nb.ddk:train_cmd',          'train a student (standard, distill, step-by-step)'),
     'evaluate':   ('stepdistill_nb.training:evaluate_cmd',  'evaluate a saved student on a dataset'),
     'predict':    ('stepdistill_nb.training:predict_cmd',   'predict labels with a saved student'),
     'experiment': ('stepdistill_nb.experiments:experiment_cmd', 'run an experiment notebook through papermill'),

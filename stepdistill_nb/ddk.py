@@ -7,10 +7,11 @@ __all__ = ['DDK_STATE', 'ddk_gaps', 'ddk_weights', 'DomainSampler', 'chi2_pvalue
            'tiny_llama', 'group_by_domain', 'domain_perplexity', 'model_key', 'records_key', 'cached_perplexity',
            'TokenizerMismatch', 'check_same_tokenizer', 'kd_kl', 'kd_loss', 'LogitKD', 'DDKCallback', 'DDKSetup',
            'ddk_setup', 'DDKTrainer', 'toy_domain_records', 'read_ddk_log', 'plot_ddk', 'task_collator',
-           'StepByStepDDK', 'ddk_hooks', 'ddk_train', 'domain_accuracy']
+           'StepByStepDDK', 'ddk_hooks', 'ddk_train', 'domain_accuracy', 'train_cmd']
 
 # %% ../nbs/07_ddk.ipynb #6c058fc8
 import hashlib, inspect, json, math, os, warnings
+import json as _json
 from collections.abc import Mapping
 from pathlib import Path
 import numpy as np
@@ -19,6 +20,10 @@ import torch.nn.functional as F
 from torch.utils.data import Sampler
 from fastcore.basics import store_attr
 from transformers import TrainerCallback
+from fastcore.script import call_parse
+from .cli import UsageError, check_flags
+from .training import (TRAIN_FLAGS, MultiTaskCollator, Student, TaskFormat, _check_train_out, get_metric, is_seq2seq,
+                                     load_student, packed_logits, task_targets, train)
 
 # %% ../nbs/07_ddk.ipynb #0ecaeb14
 def _as_dict(x, what, zero_ok:bool=False):
@@ -403,7 +408,6 @@ def __call__(self:LogitKD, model, inputs:dict, outputs) -> torch.Tensor:
     dev = inputs['input_ids'].device
     if self.teacher is not None and next(self.teacher.parameters()).device != dev: self.teacher.to(dev)  # follow the student
     if 'segment' in inputs:   # a packed batch: the student's logits are already those of the target positions
-        from stepdistill_nb.training import packed_logits
         with torch.no_grad(): lt = F.log_softmax(packed_logits(self.teacher, inputs)[0].float() / self.T, -1)
         logits = outputs.logits
     else:
@@ -626,7 +630,6 @@ def plot_ddk(src, # history list, ddk_log.jsonl, or output dir
 # %% ../nbs/07_ddk.ipynb #ea9acc43
 def task_collator(tok, fmt, mode:str='step-by-step', label_source:str=None):
     "Records -> a two-task batch encoded as `stepdistill_nb.training` does (`fmt`: its `TaskFormat`)."
-    from stepdistill_nb.training import MultiTaskCollator, task_targets
     col = MultiTaskCollator(tok.pad_token_id, fmt.seq2seq)
     def collate(records):
         feats = []
@@ -667,7 +670,6 @@ class StepByStepDDK:
 @patch
 def teacher_perplexity(self:StepByStepDDK, fmt, held:dict, device=None) -> dict:
     "The teacher's per-domain perplexity on `held`, prompted with the student's task format `fmt`."
-    from stepdistill_nb.training import TaskFormat, is_seq2seq
     if device is not None: self.teacher.to(device)
     tfmt = TaskFormat(**{**fmt.to_dict(), 'seq2seq': is_seq2seq(self.teacher)})
     col = task_collator(self.teacher_tokenizer, tfmt, self.mode, self.label_source)
@@ -692,7 +694,6 @@ def sampler_factory(self:StepByStepDDK, trainer, dataset):
     tppl = self.teacher_perplexity(trainer.fmt, held, trainer.args.device)
     self.callback.attach(sampler, task_collator(trainer.processing_class, trainer.fmt, self.mode, self.label_source), held, tppl)
     if self.kd_gamma:
-        from stepdistill_nb.training import is_seq2seq
         if is_seq2seq(self.teacher) != trainer.fmt.seq2seq:
             raise ValueError(f"logit KD needs teacher and student of the same kind: the teacher is {'seq2seq' if is_seq2seq(self.teacher) else 'causal'}, "
                              f"the student {'seq2seq' if trainer.fmt.seq2seq else 'causal'}")
@@ -705,7 +706,6 @@ def ddk_hooks(teacher:str, # the teacher: tiny-llama, smollm2, a .gguf file, a f
               interval:int=100, smoothing:float=0.5, kd_gamma:float=0.0, kd_temperature:float=1.0,
               max_per_domain:int=64, teacher_tokenizer:str=None, seed:int=0, **kwargs) -> dict:
     "`callbacks`, `sampler_factory` and `extra_loss` for `stepdistill_nb.training.train` (DDK sampling, optional KD)."
-    from stepdistill_nb.training import load_student
     if teacher is None: raise ValueError('DDK needs a teacher model to compare the student with (e.g. --ddk-teacher smollm2)')
     tmodel, ttok = teacher if isinstance(teacher, tuple) else load_student(teacher, teacher_tokenizer, seed=seed + 1)
     out = Path(out)
@@ -721,7 +721,6 @@ def ddk_train(data, # as for `training.train`
               **kwargs, # to `training.train`
              ) -> dict:
     "`training.train` with DDK sampling (and logit KD when `kd_gamma > 0`); the info gains a `ddk` summary."
-    from stepdistill_nb.training import train
     hooks = ddk_hooks(teacher, out, ddk_interval, ddk_smoothing, kd_gamma, kd_temperature, ddk_eval_per_domain, teacher_tokenizer, seed)
     cb = hooks['callbacks'][0]
     hooks['callbacks'] += list(callbacks or [])
@@ -739,8 +738,74 @@ def domain_accuracy(student, # a folder saved by `training.train`/`ddk_train`, o
                     metric='exact', # a metric name or function, as in `training.get_metric`
                     batch_size:int=16) -> dict:
     "`{domain: accuracy}` of a saved student's predicted labels."
-    from stepdistill_nb.training import Student, get_metric
     st = student if isinstance(student, Student) else Student.load(student)
     groups, m = group_by_domain([r for r in records if r.get('label')]), get_metric(metric)
     preds = {d: st.predict([r['input'] for r in rs], batch_size=batch_size) for d, rs in groups.items()}
     return {d: m([p['label'] for p in preds[d]], [r['label'] for r in groups[d]]) for d in groups}
+
+# %% ../nbs/07_ddk.ipynb #c9bc81e5
+@call_parse
+def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder or data file
+              student:str='smollm2', # smollm2 (default, offline), tiny-t5, small-t5, tiny-llama, a .gguf or config .json, a folder or hub name
+              mode:str='step-by-step', # standard, distill or step-by-step
+              alpha:float=0.5, # label-loss weight in step-by-step
+              label_source:str=None, # labels for step-by-step: gt or llm
+              out:str='runs/student', # output folder
+              valid:str=None, # validation data (default: the release's valid split, else 10% of train)
+              root:str='../shared/data/dss', # root of the released data
+              limit:int=None, # use only the first N training records
+              valid_limit:int=None, # use only the first N validation records
+              metric:str=None, # label metric: exact, svamp or module:function
+              grammar:str=None, # decode labels under a grammar (GBNF/Lark text or file, or module:function), saved with the student
+              teacher:str=None, # teacher name for the model card
+              tokenizer:str=None, # tokenizer for config-built students: a name or folder, or 'domain' (trained on the training split)
+              max_steps:int=-1, # stop after N optimizer steps (overrides epochs)
+              epochs:float=3, # training epochs
+              batch_size:int=8, # examples per device per step (each gives 1-2 rows)
+              lr:float=None, # learning rate (default: 4e-4 pretrained, 1e-3 LoRA, 5e-4 from scratch)
+              warmup:float=0.0, # warm-up: a share of the steps (< 1) or a number of steps
+              grad_accum:int=1, # gradient accumulation steps
+              eval_steps:int=None, # evaluate and checkpoint every N steps (default: each epoch)
+              logging_steps:int=None, # log every N steps
+              early_stopping:int=0, # patience in evaluations (0: off)
+              best_by:str='accuracy', # keep the checkpoint with the best validation 'accuracy' or 'loss'
+              max_input_len:int=256, # max input tokens
+              max_target_len:int=64, # max label tokens
+              max_rationale_len:int=128, # max rationale tokens
+              lora:bool=False, # train LoRA adapters (merged into the weights on save) instead of every weight
+              lora_r:int=16, # LoRA rank
+              lora_alpha:int=None, # LoRA scaling numerator (default 2 * rank)
+              lora_targets:str='all-linear', # LoRA target modules: all-linear or comma-separated names (q_proj,v_proj)
+              freeze_layers:int=0, # causal students: freeze the embeddings and the bottom N layers (faster steps)
+              bf16:str='auto', # auto (measured on CPU, GPU support elsewhere), on or off
+              resume:bool=False, # resume from the last complete checkpoint in OUT/checkpoints
+              overwrite:bool=False, # replace a student already saved in OUT
+              seed:int=0, # random seed
+              no_plot:bool=False, # skip the learning-curve PNG
+              json:bool=False, # print the final info as one JSON line
+              ddk:bool=False, # DDK: re-weight the sampling of domains toward the largest student-teacher gaps
+              ddk_teacher:str=None, # the model DDK compares the student with (tiny-llama, smollm2, a .gguf, a folder or hub name)
+              ddk_interval:int=100, # DDK: steps between weight updates
+              ddk_smoothing:float=0.5, # DDK: smoothing of the weight update (eq. 2)
+              ddk_eval_per_domain:int=64, # DDK: validation records per domain for the perplexities
+              kd_gamma:float=0.0, # DDK: weight of the logit-KD term (0: off; the paper used 0.2; needs a shared tokenizer)
+             ):
+    "Train a student by distilling step-by-step (or standard fine-tuning / distillation), optionally with DDK."
+    check_flags(TRAIN_FLAGS, locals())
+    _check_train_out(out, resume, overwrite)
+    if kd_gamma and not ddk: raise UsageError('--kd-gamma needs --ddk (logit KD runs with the DDK teacher)')
+    hooks = {}
+    if ddk:
+        if not ddk_teacher: raise UsageError('--ddk needs --ddk-teacher: the model whose per-domain perplexity the student is compared with')
+        hooks = ddk_hooks(ddk_teacher, out, interval=ddk_interval, smoothing=ddk_smoothing, kd_gamma=kd_gamma,
+                          max_per_domain=ddk_eval_per_domain, seed=seed)
+    info = train(data, student, mode, out, alpha, label_source, valid, root, limit, valid_limit, metric, teacher, tokenizer, **hooks,
+                 grammar=grammar,
+                 max_input_len=max_input_len, max_target_len=max_target_len, max_rationale_len=max_rationale_len, resume=resume,
+                 early_stopping=early_stopping, seed=seed, plot=not no_plot, max_steps=max_steps, epochs=epochs,
+                 batch_size=batch_size, lr=lr, grad_accum=grad_accum, eval_steps=eval_steps, logging_steps=logging_steps, best_by=best_by,
+                 warmup=warmup, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha, lora_targets=lora_targets, freeze_layers=freeze_layers,
+                 bf16={'auto': None, 'on': True, 'off': False}[bf16])
+    if int(os.environ.get('RANK', 0)) == 0:
+        print(_json.dumps(info) if json else f"saved to {out}: validation {info['metric']} accuracy "
+              f"{info['metrics'].get('eval_accuracy', float('nan')):.4f} after {info['global_step']} steps")

@@ -11,6 +11,7 @@ import argparse, json, os, platform, re, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 import yaml
+from .cli import RunFailed
 
 # %% ../nbs/11_experiments.ipynb #9d5ed1ab
 def experiments_dir() -> Path:
@@ -169,7 +170,6 @@ def experiment_cmd(argv=None):
     out = Path(a.out or Path('runs')/run_name(a.name, params)).resolve()
     try: run_experiment(a.name, params, out)
     except _run_errors() as e:
-        from stepdistill_nb.cli import RunFailed
         cell = f' in cell [{e.exec_count}]' if getattr(e, 'exec_count', None) is not None else ''
         raise RunFailed(f"experiment {a.name} ({experiments_dir()/f'{a.name}.ipynb'}) failed{cell}: {describe_failure(e)}; "
                         f"the partly executed report is {out/'report.ipynb'}") from e

@@ -255,5 +255,4 @@ def time_per_query(predict, # callable: list of texts -> list of outputs
 # %% ../nbs/13_fhir_study.ipynb #30491ba7
 def fhir_equivalence(preds:list, golds:list) -> float:
     "Share of predicted queries equivalent to the gold ones (`queries_equivalent`)."
-    from stepdistill_nb.fhir import queries_equivalent
     return sum(p is not None and queries_equivalent(p, g) for p, g in zip(preds, golds)) / len(golds) if golds else 0.0

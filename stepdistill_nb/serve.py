@@ -214,6 +214,9 @@ class Server:
 
 # %% ../nbs/12_serve.ipynb #5f8e40e0
 from fastcore.script import call_parse
+import uvicorn
+from .cli import AT_LEAST_1, UsageError, check_flags
+from .training import Student
 
 @call_parse
 def serve_cmd(dir:str, # a student saved by `stepdistill train`
@@ -226,12 +229,9 @@ def serve_cmd(dir:str, # a student saved by `stepdistill train`
               max_queue:int=256, # inputs waiting at most; beyond: 503 with Retry-After
              ):
     "Serve a saved student over HTTP: /predict and OpenAI-compatible /v1/chat/completions and /v1/completions."
-    from stepdistill_nb.cli import AT_LEAST_1, UsageError, check_flags
     check_flags(dict(port=(lambda p: 0 <= p <= 65535, 'a TCP port, 0 to 65535'), max_inputs=AT_LEAST_1, max_chars=AT_LEAST_1,
                       max_batch=AT_LEAST_1, max_queue=AT_LEAST_1), locals())
     if max_queue < max_inputs: raise UsageError(f'--max-queue ({max_queue}) must be at least --max-inputs ({max_inputs})')
-    import uvicorn
-    from stepdistill_nb.training import Student
     try: student = Student.load(dir)
     except OSError as e: raise ValueError(f'cannot load a student from {dir}: {e}') from None
     if host not in ('127.0.0.1', 'localhost', '::1'): print(f'warning: serving on {host}, reachable beyond this machine', file=sys.stderr)

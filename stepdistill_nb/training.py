@@ -11,7 +11,7 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'METRICS', 'TRAIN_FLAGS', 'la
            'get_metric', 'generate', 'load_grammar', 'grammar_spec', 'grammar_matcher', 'GrammarConstraint',
            'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'training_args',
            'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train',
-           'model_card', 'save_run', 'plot_history', 'Student', 'evaluate', 'train_cmd', 'evaluate_cmd', 'read_inputs',
+           'model_card', 'save_run', 'plot_history', 'Student', 'evaluate', 'evaluate_cmd', 'read_inputs',
            'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
@@ -854,74 +854,6 @@ def _check_train_out(out, resume, overwrite):
     if out.exists() and not out.is_dir(): raise NotADirectoryError(f'--out {out} is a file: the student is saved in a folder')
     if (out/'stepdistill.json').exists() and not (resume or overwrite):
         raise FileExistsError(f'--out {out} already holds a trained student: pass --overwrite to replace it, or choose another --out')
-
-# %% ../nbs/05_training.ipynb #c9bc81e5
-@call_parse
-def train_cmd(data:str, # released name (svamp, cqa, anli1), DatasetDict folder or data file
-              student:str='smollm2', # smollm2 (default, offline), tiny-t5, small-t5, tiny-llama, a .gguf or config .json, a folder or hub name
-              mode:str='step-by-step', # standard, distill or step-by-step
-              alpha:float=0.5, # label-loss weight in step-by-step
-              label_source:str=None, # labels for step-by-step: gt or llm
-              out:str='runs/student', # output folder
-              valid:str=None, # validation data (default: the release's valid split, else 10% of train)
-              root:str='../shared/data/dss', # root of the released data
-              limit:int=None, # use only the first N training records
-              valid_limit:int=None, # use only the first N validation records
-              metric:str=None, # label metric: exact, svamp or module:function
-              grammar:str=None, # decode labels under a grammar (GBNF/Lark text or file, or module:function), saved with the student
-              teacher:str=None, # teacher name for the model card
-              tokenizer:str=None, # tokenizer for config-built students: a name or folder, or 'domain' (trained on the training split)
-              max_steps:int=-1, # stop after N optimizer steps (overrides epochs)
-              epochs:float=3, # training epochs
-              batch_size:int=8, # examples per device per step (each gives 1-2 rows)
-              lr:float=None, # learning rate (default: 4e-4 pretrained, 1e-3 LoRA, 5e-4 from scratch)
-              warmup:float=0.0, # warm-up: a share of the steps (< 1) or a number of steps
-              grad_accum:int=1, # gradient accumulation steps
-              eval_steps:int=None, # evaluate and checkpoint every N steps (default: each epoch)
-              logging_steps:int=None, # log every N steps
-              early_stopping:int=0, # patience in evaluations (0: off)
-              best_by:str='accuracy', # keep the checkpoint with the best validation 'accuracy' or 'loss'
-              max_input_len:int=256, # max input tokens
-              max_target_len:int=64, # max label tokens
-              max_rationale_len:int=128, # max rationale tokens
-              lora:bool=False, # train LoRA adapters (merged into the weights on save) instead of every weight
-              lora_r:int=16, # LoRA rank
-              lora_alpha:int=None, # LoRA scaling numerator (default 2 * rank)
-              lora_targets:str='all-linear', # LoRA target modules: all-linear or comma-separated names (q_proj,v_proj)
-              freeze_layers:int=0, # causal students: freeze the embeddings and the bottom N layers (faster steps)
-              bf16:str='auto', # auto (measured on CPU, GPU support elsewhere), on or off
-              resume:bool=False, # resume from the last complete checkpoint in OUT/checkpoints
-              overwrite:bool=False, # replace a student already saved in OUT
-              seed:int=0, # random seed
-              no_plot:bool=False, # skip the learning-curve PNG
-              json:bool=False, # print the final info as one JSON line
-              ddk:bool=False, # DDK: re-weight the sampling of domains toward the largest student-teacher gaps
-              ddk_teacher:str=None, # the model DDK compares the student with (tiny-llama, smollm2, a .gguf, a folder or hub name)
-              ddk_interval:int=100, # DDK: steps between weight updates
-              ddk_smoothing:float=0.5, # DDK: smoothing of the weight update (eq. 2)
-              ddk_eval_per_domain:int=64, # DDK: validation records per domain for the perplexities
-              kd_gamma:float=0.0, # DDK: weight of the logit-KD term (0: off; the paper used 0.2; needs a shared tokenizer)
-             ):
-    "Train a student by distilling step-by-step (or standard fine-tuning / distillation), optionally with DDK."
-    check_flags(TRAIN_FLAGS, locals())
-    _check_train_out(out, resume, overwrite)
-    if kd_gamma and not ddk: raise UsageError('--kd-gamma needs --ddk (logit KD runs with the DDK teacher)')
-    hooks = {}
-    if ddk:
-        from stepdistill_nb.ddk import ddk_hooks
-        if not ddk_teacher: raise UsageError('--ddk needs --ddk-teacher: the model whose per-domain perplexity the student is compared with')
-        hooks = ddk_hooks(ddk_teacher, out, interval=ddk_interval, smoothing=ddk_smoothing, kd_gamma=kd_gamma,
-                          max_per_domain=ddk_eval_per_domain, seed=seed)
-    info = train(data, student, mode, out, alpha, label_source, valid, root, limit, valid_limit, metric, teacher, tokenizer, **hooks,
-                 grammar=grammar,
-                 max_input_len=max_input_len, max_target_len=max_target_len, max_rationale_len=max_rationale_len, resume=resume,
-                 early_stopping=early_stopping, seed=seed, plot=not no_plot, max_steps=max_steps, epochs=epochs,
-                 batch_size=batch_size, lr=lr, grad_accum=grad_accum, eval_steps=eval_steps, logging_steps=logging_steps, best_by=best_by,
-                 warmup=warmup, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha, lora_targets=lora_targets, freeze_layers=freeze_layers,
-                 bf16={'auto': None, 'on': True, 'off': False}[bf16])
-    if int(os.environ.get('RANK', 0)) == 0:
-        print(_json.dumps(info) if json else f"saved to {out}: validation {info['metric']} accuracy "
-              f"{info['metrics'].get('eval_accuracy', float('nan')):.4f} after {info['global_step']} steps")
 
 # %% ../nbs/05_training.ipynb #9a75a1fe
 @call_parse
