@@ -113,7 +113,7 @@ def smollm2_gguf() -> Path:
 # %% ../nbs/02_teachers.ipynb #357961f5
 _THREADS = {}   # (GGUF path, cores) -> the measured decoding threads, for this process
 
-class _Counted(Exception): "Raised by `_TokenProbe` with the token count of the rendered prompt."
+class _Counted(Exception): "Raised by the token probe with the token count of the rendered prompt."
 
 class _TokenProbe:
     "Stands in for a `Llama` in its chat handler: the first `tokenize` (the rendered prompt) is counted and ends it; anything else ends it uncounted."
@@ -429,7 +429,7 @@ class HTTPTeacher(Teacher):
         return msg.replace(key, '***') if key else msg
 
 # %% ../nbs/02_teachers.ipynb #28fce94f
-def _count(usage, k:str):
+def _usage_count(usage, k:str):
     "A token count from a reply's `usage`: a non-negative int, else None (unknown)."
     v = usage.get(k) if isinstance(usage, dict) else None
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
@@ -439,7 +439,7 @@ def _reply(d) -> Completion:
     text = d['choices'][0]['message']['content']
     if text is not None and not isinstance(text, str): raise TypeError(f'message content is {type(text).__name__}, not text')
     u = d.get('usage')
-    return Completion(text or '', _count(u, 'prompt_tokens'), _count(u, 'completion_tokens'))
+    return Completion(text or '', _usage_count(u, 'prompt_tokens'), _usage_count(u, 'completion_tokens'))
 
 @patch
 def _post(self:HTTPTeacher, prompt, p):
