@@ -463,8 +463,8 @@ def grammar_matcher(tok, spec:str):
     if key not in _MATCHERS:
         import llguidance, llguidance.hf
         from llguidance.gbnf_to_lark import any_to_lark
-        try: lark = any_to_lark(load_grammar(spec))
-        except ValueError: raise
+        text = load_grammar(spec)   # its own ValueError names the spec
+        try: lark = any_to_lark(text)
         except Exception as e: raise ValueError(f'grammar {str(spec)[:60]!r} could not be read: {e}') from None
         m = llguidance.LLMatcher(llguidance.hf.from_tokenizer(tok), lark, log_level=0)
         if m.is_error(): raise ValueError(f'grammar {str(spec)[:60]!r}: {m.get_error()}')
