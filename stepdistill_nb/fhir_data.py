@@ -5,15 +5,16 @@
 # %% auto #0
 __all__ = ['LOINC', 'SNOMED', 'CVX', 'RXNORM', 'UCUM', 'ACTCODE', 'VITALS', 'REPORTS', 'CONDITIONS', 'PROCEDURES', 'ALLERGENS',
            'VACCINES', 'MEDICATIONS', 'ENC_CLASSES', 'GIVEN', 'FAMILY', 'CITIES', 'STATES', 'MONTHS', 'PANELS', 'SLOTS',
-           'NOUNS', 'SORT', 'INCLUDE', 'FRAMES', 'COUNT_FRAMES', 'held_out', 'Ctx', 'date_phrase', 'Part', 'date_part',
-           'code_part', 'gender', 'person_name', 'address', 'mrn', 'deceased', 'email_missing', 'active_practitioner',
-           'npi', 'vital_value', 'obs_code', 'obs_text', 'category', 'status', 'patient_ref', 'onset_missing',
-           'enc_class', 'enc_length', 'criticality', 'allergy_category', 'allergy_type', 'slot_names', 'held_pair',
-           'slot_params', 'choose_slots', 'result_parts', 'draw_parts', 'make_request', 'generate_fhir_records',
-           'to_dataset', 'generate_fhir_dataset', 'held_templates', 'held_pairs']
+           'NOUNS', 'SORT', 'INCLUDE', 'FRAMES', 'COUNT_FRAMES', 'SHORTHAND', 'TYPED_SHARE', 'GLOSSARY', 'held_out',
+           'Ctx', 'date_phrase', 'Part', 'date_part', 'code_part', 'gender', 'person_name', 'address', 'mrn',
+           'deceased', 'email_missing', 'active_practitioner', 'npi', 'vital_value', 'obs_code', 'obs_text', 'category',
+           'status', 'patient_ref', 'onset_missing', 'enc_class', 'enc_length', 'criticality', 'allergy_category',
+           'allergy_type', 'slot_names', 'held_pair', 'slot_params', 'choose_slots', 'result_parts', 'typed',
+           'draw_parts', 'make_request', 'generate_fhir_records', 'to_dataset', 'generate_fhir_dataset',
+           'held_templates', 'held_pairs', 'glossary_records']
 
 # %% ../nbs/09_fhir_data.ipynb #a7d07719
-import random, zlib
+import random, re, zlib
 from dataclasses import dataclass, field
 import datasets
 from .data import FIELDS, FEATURES
@@ -117,19 +118,19 @@ def date_phrase(c, lo=1940, hi=2025):
     "(words, [FHIR values], explanation) for a random date constraint between years `lo` and `hi`."
     y, kind = c.rng.randint(lo, hi), c.rng.choice(['after_y', 'before_y', 'in_y', 'since_m', 'in_m', 'on_d', 'between_y', 'before_d', 'after_d'])
     m = c.rng.randint(1, 12); M = MONTHS[m-1]
-    if kind == 'after_y': return c.say(kind, ['after {y}', 'later than {y}', 'after the year {y}'], y=y), [f'gt{y}-12-31'], f'after {y} means after {y}-12-31'
-    if kind == 'before_y': return c.say(kind, ['before {y}', 'prior to {y}', 'earlier than {y}'], y=y), [f'lt{y}-01-01'], f'before {y} means before {y}-01-01'
-    if kind == 'in_y': return c.say(kind, ['in {y}', 'during {y}', 'sometime in {y}'], y=y), [f'{y}'], f'in {y} is the whole year {y}'
-    if kind == 'since_m': return c.say(kind, ['since {M} {y}', 'from {M} {y} onwards', 'on or after 1 {M} {y}'], M=M, y=y), [f'ge{y}-{m:02d}-01'], f'since {M} {y} means on or after {y}-{m:02d}-01'
+    if kind == 'after_y': return c.say(kind, ['after {y}', 'later than {y}', 'post-{y}', 'after the end of {y}', 'after the year {y}', 'past {y}'], y=y), [f'gt{y}-12-31'], f'after {y} means after {y}-12-31'
+    if kind == 'before_y': return c.say(kind, ['before {y}', 'prior to {y}', 'pre-{y}', 'before the start of {y}', 'earlier than {y}', 'until {y} (exclusive)'], y=y), [f'lt{y}-01-01'], f'before {y} means before {y}-01-01'
+    if kind == 'in_y': return c.say(kind, ['in {y}', 'during {y}', 'in the year {y}', 'within {y}', 'sometime in {y}', 'over the course of {y}'], y=y), [f'{y}'], f'in {y} is the whole year {y}'
+    if kind == 'since_m': return c.say(kind, ['since {M} {y}', 'from {M} {y} onwards', 'starting {M} {y}', 'from the start of {M} {y}', 'on or after 1 {M} {y}', 'beginning in {M} {y} or later'], M=M, y=y), [f'ge{y}-{m:02d}-01'], f'since {M} {y} means on or after {y}-{m:02d}-01'
     if kind == 'in_m': return c.say(kind, ['in {M} {y}', 'during {M} {y}', 'in {y}-{m:02d}'], M=M, y=y, m=m), [f'{y}-{m:02d}'], f'in {M} {y} is the whole month {y}-{m:02d}'
     if kind == 'between_y':
         y2 = min(hi, y + c.rng.randint(1, 10))
-        return (c.say(kind, ['between {y} and {y2}', 'from {y} to {y2}', 'from {y} through {y2}'], y=y, y2=y2),
+        return (c.say(kind, ['between {y} and {y2}', 'from {y} to {y2}', '{y}-{y2}', 'in the years {y} to {y2}', 'from {y} through {y2}', 'spanning {y} to {y2}'], y=y, y2=y2),
                 [f'ge{y}-01-01', f'le{y2}-12-31'], f'between {y} and {y2} means on or after {y}-01-01 and on or before {y2}-12-31')
     iso, words = _day(c, y)
     if kind == 'on_d': return c.say(kind, ['on {w}', 'exactly on {w}'], w=words), [iso], f'on {words} is the day {iso}'
-    if kind == 'before_d': return c.say(kind, ['before {w}', 'prior to {w}', 'up to (not including) {w}'], w=words), [f'lt{iso}'], f'before {words} means before {iso}'
-    return c.say(kind, ['after {w}', 'later than {w}', 'following {w}'], w=words), [f'gt{iso}'], f'after {words} means after {iso}'
+    if kind == 'before_d': return c.say(kind, ['before {w}', 'prior to {w}', 'earlier than {w}', 'preceding {w}', 'up to (not including) {w}', 'ahead of {w}'], w=words), [f'lt{iso}'], f'before {words} means before {iso}'
+    return c.say(kind, ['after {w}', 'later than {w}', 'since (not including) {w}', 'subsequent to {w}', 'following {w}', 'once {w} had passed'], w=words), [f'gt{iso}'], f'after {words} means after {iso}'
 
 # %% ../nbs/09_fhir_data.ipynb #136e3150
 @dataclass
@@ -160,14 +161,14 @@ def code_part(c, key, param, system, table, frames, sysname):
 def gender(c):
     g = c.rng.choice(['female', 'male'])
     word = {'female': ['female', 'women', 'woman'], 'male': ['male', 'men', 'man']}[g]
-    return Part([('gender', g)], c.say('gender.post', ['who are {g}', 'of {g} gender', 'with gender {g}'], g=g),
+    return Part([('gender', g)], c.say('gender.post', ['who are {g}', 'of {g} gender', 'with sex {g}', 'that are {g}', 'with gender {g}', 'sex: {g}'], g=g),
                 f"'{g}' is the administrative gender -> gender={g}.", pre=word[0])
 
 def person_name(c):
     kind = c.rng.choice(['given', 'family', 'given', 'family', 'exact', 'contains', 'name'])
     g, f = c.pick('given', GIVEN), c.pick('family', FAMILY)
-    if kind == 'given': return Part([('given', g)], c.say('given', ['named {g}', 'with first name {g}', 'called {g}', 'whose given name is {g}'], g=g), f"'{g}' is a first name -> given={g} (string search: case-insensitive, starts-with).")
-    if kind == 'family': return Part([('family', f)], c.say('family', ['with surname {f}', 'with last name {f}', 'from the {f} family', "whose family name is {f}"], f=f), f"'{f}' is a family name -> family={f}.")
+    if kind == 'given': return Part([('given', g)], c.say('given', ['named {g}', 'with first name {g}', 'called {g}', 'first name {g}', 'known as {g}', 'whose given name is {g}', 'by the name of {g}', 'with the forename {g}'], g=g), f"'{g}' is a first name -> given={g} (string search: case-insensitive, starts-with).")
+    if kind == 'family': return Part([('family', f)], c.say('family', ['with surname {f}', 'with last name {f}', 'last name {f}', 'surnamed {f}', 'family name {f}', 'from the {f} family', "whose family name is {f}", "whose surname is {f}"], f=f), f"'{f}' is a family name -> family={f}.")
     if kind == 'name': return Part([('given', g), ('family', f)], c.say('fullname', ['named {g} {f}', 'called {g} {f}', 'with the name {g} {f}'], g=g, f=f), f"'{g} {f}' is a first and a family name -> given={g}&family={f}.")
     if kind == 'exact': return Part([('family:exact', f)], c.say('exact', ["whose last name is exactly '{f}'", "with family name exactly {f} (case-sensitive)", "with the exact surname {f}"], f=f), f"'exactly {f}' needs the :exact modifier -> family:exact={f}.")
     s = f[1:4].lower()
@@ -176,13 +177,13 @@ def person_name(c):
 def address(c):
     if c.rng.random() < 0.6:
         city = c.pick('city', CITIES)
-        return Part([('address-city', city)], c.say('city', ['living in {x}', 'from {x}', 'with an address in {x}', 'residing in the city of {x}'], x=city), f"'{city}' is a city -> address-city={city}.")
+        return Part([('address-city', city)], c.say('city', ['living in {x}', 'from {x}', 'in {x}', 'with an address in {x}', 'based in {x}', 'who live in {x}', 'residing in the city of {x}', 'located in {x}'], x=city), f"'{city}' is a city -> address-city={city}.")
     code, name = c.rng.choice(STATES)
     return Part([('address-state', code)], c.say('state', ['living in {x}', 'from {x}', 'whose address is in {x}'], x=name), f"'{name}' is the state {code} -> address-state={code}.")
 
 def mrn(c):
     v = str(c.rng.randint(100000, 999999))
-    return Part([('identifier', v)], c.say('mrn', ['with MRN {v}', 'with medical record number {v}', 'whose identifier is {v}'], v=v), f"'{v}' is an identifier -> identifier={v}.")
+    return Part([('identifier', v)], c.say('mrn', ['with MRN {v}', 'with medical record number {v}', 'MRN {v}', 'with identifier {v}', 'whose identifier is {v}', 'with record number {v}'], v=v), f"'{v}' is an identifier -> identifier={v}.")
 
 def deceased(c):
     dead = c.rng.random() < 0.5
@@ -238,13 +239,13 @@ def status(c, codes, key='status', param='status', pre=True):
     code = c.rng.choice(codes)
     word = code.replace('-', ' ')
     if c.rng.random() < 0.15:
-        return Part([(f'{param}:not', code)], c.say(f'{key}.not', ['that are not {w}', 'whose {p} is anything but {w}', 'excluding {w} ones'], w=word, p=param.replace('-', ' ')), f"'not {word}' is the :not modifier -> {param}:not={code}.")
-    return Part([(param, code)], c.say(key, ['with {p} {w}', 'that are {w}', 'in {w} {p}', 'whose {p} is {w}'], w=word, p=param.replace('-', ' ')), f"'{word}' is the {param} code {code} -> {param}={code}.", pre=word if pre else '')
+        return Part([(f'{param}:not', code)], c.say(f'{key}.not', ['that are not {w}', 'not {w}', 'whose {p} is not {w}', 'other than {w}', 'whose {p} is anything but {w}', 'excluding {w} ones'], w=word, p=param.replace('-', ' ')), f"'not {word}' is the :not modifier -> {param}:not={code}.")
+    return Part([(param, code)], c.say(key, ['with {p} {w}', 'that are {w}', 'marked {w}', 'having {p} {w}', 'with a {p} of {w}', '{p} {w}', 'in {w} {p}', 'whose {p} is {w}', 'where {p} = {w}'], w=word, p=param.replace('-', ' ')), f"'{word}' is the {param} code {code} -> {param}={code}.", pre=word if pre else '')
 
 def patient_ref(c):
     made_up = [str(c.rng.randint(1, 99999)), f'pat-{c.rng.randint(100, 999)}', f'example-{c.rng.randint(1, 50)}']
     pid = c.pick('patient', made_up) if (c.population or {}).get('patient') else c.rng.choice(made_up)
-    return Part([('patient', f'Patient/{pid}')], c.say('patient', ['for patient {p}', 'belonging to patient {p}', 'of the patient with id {p}', 'for Patient/{p}', 'of patient {p}', 'for pt {p}'], p=pid),
+    return Part([('patient', f'Patient/{pid}')], c.say('patient', ['for patient {p}', 'belonging to patient {p}', 'of patient {p}', 'patient {p}', 'for patient id {p}', 'of the patient with id {p}', 'for Patient/{p}', 'for pt {p}', 'about patient {p}'], p=pid),
                 f"'patient {pid}' is a reference to Patient/{pid} -> patient=Patient/{pid}.")
 
 def onset_missing(c):
@@ -309,11 +310,11 @@ SLOTS = {
                          lambda c: date_part(c, 'date', ['dated', 'effective', 'covering'], 2000, 2025),
                          lambda c: date_part(c, 'issued', ['issued', 'released', 'published'], 2000, 2025), patient_ref],
 }
-NOUNS = {'Patient': ['patients', 'people', 'individuals', 'persons on record'], 'Practitioner': ['practitioners', 'clinicians', 'providers', 'doctors'],
-         'Observation': ['observations', 'measurements', 'results', 'observation records'], 'Condition': ['conditions', 'diagnoses', 'problems', 'condition entries'],
-         'MedicationRequest': ['medication requests', 'prescriptions', 'medication orders', 'drug orders'], 'Encounter': ['encounters', 'visits', 'patient encounters', 'contacts'],
-         'Procedure': ['procedures', 'interventions', 'procedure records', 'operations'], 'AllergyIntolerance': ['allergies', 'allergy records', 'allergy and intolerance entries', 'AllergyIntolerance records'],
-         'Immunization': ['immunizations', 'vaccinations', 'vaccine records', 'shots'], 'DiagnosticReport': ['diagnostic reports', 'lab reports', 'reports', 'diagnostic report records']}
+NOUNS = {'Patient': ['patients', 'people', 'individuals', 'patient records', 'subjects', 'registered patients', 'persons on record', 'patient charts'], 'Practitioner': ['practitioners', 'clinicians', 'providers', 'physicians', 'care providers', 'health professionals', 'doctors', 'medical staff'],
+         'Observation': ['observations', 'measurements', 'results', 'readings', 'recorded values', 'test results', 'observation records', 'data points'], 'Condition': ['conditions', 'diagnoses', 'problems', 'problem list entries', 'health conditions', 'diagnosis records', 'condition entries', 'medical conditions'],
+         'MedicationRequest': ['medication requests', 'prescriptions', 'medication orders', 'med orders', 'prescribed medications', 'medication prescriptions', 'drug orders', 'scripts'], 'Encounter': ['encounters', 'visits', 'patient encounters', 'clinic visits', 'encounter records', 'hospital visits', 'contacts', 'patient visits'],
+         'Procedure': ['procedures', 'interventions', 'procedure records', 'surgeries', 'performed procedures', 'clinical procedures', 'operations', 'procedures done'], 'AllergyIntolerance': ['allergies', 'allergy records', 'allergy and intolerance entries', 'allergy entries', 'recorded allergies', 'documented allergies', 'AllergyIntolerance records', 'allergy list entries'],
+         'Immunization': ['immunizations', 'vaccinations', 'vaccine records', 'vaccines given', 'immunisation records', 'vaccine doses', 'shots', 'jabs'], 'DiagnosticReport': ['diagnostic reports', 'lab reports', 'reports', 'test reports', 'report documents', 'clinical reports', 'diagnostic report records', 'result reports']}
 SORT = {'Patient': ('birthdate', 'by birth date'), 'Practitioner': ('family', 'by family name')} | {r: ('date', 'by date') for r in CASE_RESOURCES[2:]}
 SORT['MedicationRequest'] = ('authoredon', 'by date written')
 SORT['Condition'] = ('recorded-date', 'by recorded date')
@@ -354,41 +355,66 @@ def result_parts(c, resource) -> tuple:
     pre, post, pairs, why = '', [], [], []
     if c.rng.random() < 0.3:
         n = c.rng.choice([1, 3, 5, 10, 20, 25, 50, 100])
-        w = c.say('count', ['the first {n}', 'only {n}', 'at most {n}', 'up to {n}'], n=n)
+        w = c.say('count', ['the first {n}', 'only {n}', 'at most {n}', 'no more than {n}', 'a maximum of {n}', 'max {n}', 'top {n}', 'up to {n}', 'a page of {n}'], n=n)
         pre = w; pairs.append(('_count', str(n))); why.append(f"'{w}' limits the page size -> _count={n}.")
     if c.rng.random() < 0.3:
         p, by = SORT[resource]
         desc = c.rng.random() < 0.5
-        w = c.say(f'sort.{int(desc)}', ['sorted {b}, newest first', 'most recent first', 'in descending order {b}', 'latest first'] if desc else ['sorted {b}', 'oldest first', 'in ascending order {b}', 'earliest first'], b=by)
+        w = c.say(f'sort.{int(desc)}', ['sorted {b}, newest first', 'most recent first', 'newest to oldest', 'in reverse chronological order', 'descending {b}', 'recent ones first', 'in descending order {b}', 'latest first', 'newest on top'] if desc else ['sorted {b}', 'oldest first', 'oldest to newest', 'in chronological order', 'ascending {b}', 'ordered {b}', 'in ascending order {b}', 'earliest first', 'starting from the oldest'], b=by)
         if p == 'family': w = c.say(f'sortname.{int(desc)}', ['sorted by surname Z to A', 'in reverse alphabetical order', 'ordered by family name descending'] if desc else ['sorted by surname', 'in alphabetical order', 'ordered by family name'])
         v = ('-' if desc else '') + p
         post.append(w); pairs.append(('_sort', v)); why.append(f"'{w}' orders by {p} {'descending' if desc else 'ascending'} -> _sort={v}.")
     if len(pairs) == 2 and pairs[1][1].startswith('-') and c.rng.random() < 0.5:   # count and newest first: "the 5 most recent"
-        n = pairs[0][1]; w = c.say('recent', ['the {n} most recent', 'the last {n}', 'the latest {n}', 'the {n} newest'], n=n)
+        n = pairs[0][1]; w = c.say('recent', ['the {n} most recent', 'the last {n}', 'the most recent {n}', 'the {n} latest', 'the latest {n}', 'the {n} newest'], n=n)
         pre, post, why = w, post[:-1], [f"'{w}' is the {n} newest -> _sort={pairs[1][1]}&_count={n}."]
     if resource in INCLUDE and c.rng.random() < 0.15:
         p, what = INCLUDE[resource]
-        w = c.say('include', ['together with {w}', 'including {w}', 'and also return {w}'], w=what)
+        w = c.say('include', ['together with {w}', 'including {w}', 'with {w} included', 'plus {w}', 'and also return {w}', 'along with {w}'], w=what)
         post.append(w); pairs.append(('_include', f'{resource}:{p}')); why.append(f"'{w}' asks for the referenced resources -> _include={resource}:{p}.")
     return pre, post, pairs, why
 
 # %% ../nbs/09_fhir_data.ipynb #d80216d1
-FRAMES = ['Find {x}.', 'Show me {x}', 'List {x}', 'Get {x}', 'I need {x}.', 'Search for {x}', 'Can you pull up {x}?',
-          'Retrieve {x}', 'Please look up {x}.', '{x}', 'Give me {x}', 'Could you find {x} for me?', 'Fetch {x} from the FHIR server']
+FRAMES = ['{x}', 'Find {x}.', 'Show me {x}', 'List {x}', 'Get {x}', 'I need {x}.', 'Search for {x}', 'Can you pull up {x}?',
+          'Retrieve {x}', 'Pull {x}', 'Display {x}', 'Look for {x}', 'I want to see {x}', 'Return {x}', 'Find me {x}', 'Bring up {x}',
+          'Which {x} do we have?', 'Query {x}', 'Please look up {x}.', 'Give me {x}', 'Could you find {x} for me?',
+          'Fetch {x} from the FHIR server', 'Any {x}?', 'Lookup: {x}']
 COUNT_FRAMES = ['How many {x} are there?', 'Count the {x}.', 'What is the number of {x}?', 'Give me the total count of {x}.']
 
 def _join(c, phrases):
     if len(phrases) < 2: return ''.join(phrases)
-    return c.say('join', ['{a} and {b}', '{a}, {b}', '{a} {b}', '{a}; {b}'], a=', '.join(phrases[:-1]), b=phrases[-1])
+    return c.say('join', ['{a} and {b}', '{a}, {b}', '{a} {b}', '{a} as well as {b}', '{a}, and {b}', '{a}; {b}'], a=', '.join(phrases[:-1]), b=phrases[-1])
+
+# %% ../nbs/09_fhir_data.ipynb #c393b3d6
+SHORTHAND = [  # (pattern, replacements): clinical shorthand and typing habits, each applied by chance
+    (r'\bpatients\b', ['pts', 'pt']), (r'\bpatient\b', ['pt']), (r'\bwith\b', ['w/', 'w']), (r'\bwithout\b', ['w/o']),
+    (r'\bobservations\b', ['obs']), (r'\bprescriptions\b', ['rx', 'scripts']), (r'\bmedication\b', ['med']),
+    (r'\bblood pressure\b', ['BP', 'bp']), (r'\bheart rate\b', ['HR']), (r'\brespiratory rate\b', ['RR']),
+    (r'\btemperature\b', ['temp']), (r'\bdate of birth\b', ['DOB', 'dob']), (r'\bhypertension\b', ['HTN', 'htn']),
+    (r'\btype 2 diabetes\b', ['T2DM', 'DM2']), (r'\batrial fibrillation\b', ['afib', 'AF']), (r'\bdiagnosed as\b', ['dx']),
+    (r'\bdiagnoses\b', ['dx']), (r'\bimmunizations\b', ['immz', 'vaccines']), (r'\bencounters\b', ['encs']),
+    (r'\bprocedures\b', ['procs']), (r'\bpractitioners\b', ['providers']), (r'\band\b', ['&']),
+    (r'\bfemale(?= (?:patients|pts|people|practitioners|providers|clinicians|doctors))', ['F']),
+    (r'\bmale(?= (?:patients|pts|people|practitioners|providers|clinicians|doctors))', ['M']), (r'\bmedical record number\b', ['MRN']), (r'\bbefore\b', ['b4']),
+]
+TYPED_SHARE = 0.3   # the share of training requests rewritten by `typed`
+
+def typed(c, text:str) -> str:
+    "`text` as it is often typed: lower case, no closing punctuation, some clinical shorthand (each by chance)."
+    for pat, subs in SHORTHAND:
+        if c.rng.random() < 0.5: text = re.sub(pat, lambda m: c.rng.choice(subs), text, flags=re.I)
+    if c.rng.random() < 0.7: text = text.lower() if c.rng.random() < 0.8 else text[0].lower() + text[1:]
+    if c.rng.random() < 0.8: text = text.rstrip('.?! ')
+    c.tids.append('typed')
+    return text
 
 # %% ../nbs/09_fhir_data.ipynb #36bee227
 def _names(part): return {k.split(':')[0] for k, _ in part.pairs}
 
 def draw_parts(c, resource) -> tuple:
-    "(slot names, parts) of a request: 1-3 parts in train, 2-4 in test; no parameter constrained by two parts, none in `c.skip`."
+    "(slot names, parts) of a request: 1-4 parts in train (mostly 2-3), 2-4 in test (mostly 3); no parameter constrained by two parts, none in `c.skip`."
     names = slot_names(resource)
     for _ in range(200):
-        idx = choose_slots(c, resource, c.rng.choice([1, 2, 2, 3] if c.split == 'train' else [2, 3, 3, 4]))
+        idx = choose_slots(c, resource, c.rng.choice([1, 2, 2, 3, 3, 4] if c.split == 'train' else [2, 3, 3, 4]))
         parts = [SLOTS[resource][i](c) for i in idx]
         if any(_names(p) & set((c.skip or {}).get(resource, ())) for p in parts): continue
         if sum(len(_names(p)) for p in parts) == len(set().union(*map(_names, parts))): return [names[i] for i in idx], parts
@@ -409,7 +435,9 @@ def make_request(c, resource=None) -> dict:
     label = resource + '?' + '&'.join(_q(*kv) for kv in pairs)
     steps = [p.why for p in parts] + rwhy
     why = ' '.join([f"The request asks for {noun}, so the resource is {resource}."] + [w[0].upper() + w[1:] for w in steps] + [f'So the query is {label}'])
-    return dict(input=text[0].upper() + text[1:], label=label, rationale=why, domain=resource, templates=list(c.tids), slots=slots)
+    text = text[0].upper() + text[1:]
+    if c.split == 'train' and c.rng.random() < TYPED_SHARE: text = typed(c, text)
+    return dict(input=text, label=label, rationale=why, domain=resource, templates=list(c.tids), slots=slots)
 
 # %% ../nbs/09_fhir_data.ipynb #917bd235
 def generate_fhir_records(n:int, # number of records
@@ -457,3 +485,33 @@ def held_templates(records) -> set:
 def held_pairs(records) -> set:
     "The reserved slot combinations used by `records`."
     return {(a, b) for r in records for i, a in enumerate(r['slots']) for b in r['slots'][i+1:] if held_pair(a, b)}
+
+# %% ../nbs/09_fhir_data.ipynb #05e0b21e
+GLOSSARY = [  # (resource, phrasing key, parameter, system, concepts [(code, names)], frames): the coded slots of SLOTS
+    ('Condition', 'cond', 'code', SNOMED, CONDITIONS, ['of {x}', 'for {x}', 'coded as {x}', 'diagnosed as {x}']),
+    ('MedicationRequest', 'med', 'code', RXNORM, MEDICATIONS, ['for {x}', 'of {x}', 'prescribing {x}']),
+    ('Procedure', 'proc', 'code', SNOMED, PROCEDURES, ['of {x}', 'for {x}', 'coded {x}']),
+    ('AllergyIntolerance', 'allergen', 'code', SNOMED, ALLERGENS, ['to {x}', 'against {x}', 'involving {x}']),
+    ('Immunization', 'vaccine', 'vaccine-code', CVX, VACCINES, ['with {x} vaccine', 'for {x}', 'of the {x} vaccine', 'against {x}']),
+    ('DiagnosticReport', 'report', 'code', LOINC, REPORTS, ['for a {x}', 'of a {x}', 'coded {x}']),
+    ('Observation', 'obs.code', 'code', LOINC, [(v[0], v[1]) for v in VITALS] + PANELS, ['of {x}', 'for {x}', 'measuring {x}', 'coded {x}']),
+    ('Encounter', 'class', 'class', ACTCODE, ENC_CLASSES, ['that were {x}', 'of class {x}', 'in the {x} setting']),
+]
+
+def glossary_records(seed:int=0, # random seed of the phrasings
+                     repeats:int=1, # rows per concept name
+                    ) -> list:
+    "One short training request per name of every coded concept (`GLOSSARY`), `repeats` times, in training phrasings."
+    c, out = Ctx(random.Random(f'{seed}-glossary')), []
+    for _ in range(repeats):
+        for resource, key, param, system, table, frames in GLOSSARY:
+            for code, names in table:
+                for name in names:
+                    c.tids = []
+                    x = f"{c.say(f'noun.{resource}', NOUNS[resource])} {c.say(key, frames, x=name)}"
+                    text = c.say('frame', FRAMES, x=x); text = text[0].upper() + text[1:]
+                    if c.rng.random() < TYPED_SHARE: text = typed(c, text)
+                    label = f'{resource}?{param}={system}|{code}'
+                    out.append(dict(id=f'fhir-glossary-{len(out):05d}', input=text, label=label, domain=resource, templates=list(c.tids),
+                                    slots=[], rationale=f"The request asks for {resource}. '{name}' is {param} {system}|{code}. So the query is {label}"))
+    return out

@@ -7,12 +7,15 @@ __all__ = ['FHIR_SHOTS', 'FHIR_STOP', 'FHIR_LEAD', 'strip_echo', 'drop_cut_sente
            'fhir_few_shot_template', 'fhir_conditioned_template', 'drop_restatements', 'parse_fhir_conditioned',
            'gbnf_literal', 'fhir_query_gbnf', 'fhir_query_grammar', 'fhir_gbnf', 'query_problems', 'fhir_retry_prompt',
            'check_fhir_annotations', 'fhir_grammar_for', 'fhir_label_stats', 'annotate_fhir', 'rss_mb',
-           'time_per_query', 'fhir_equivalence']
+           'time_per_query', 'fhir_equivalence', 'handwritten_requests']
 
 # %% ../nbs/13_fhir_study.ipynb #a2a38f6a
 import gc, os, re, statistics, time
+from importlib.resources import files
+import datasets
+from .data import load_examples
 from .prompts import register_prompt, get_prompt, check_rationale, parse_completion
-from .fhir import validate_query, queries_equivalent, resource_types, search_params, load_registry, RESULT_PARAMS
+from .fhir import CASE_RESOURCES, validate_query, queries_equivalent, resource_types, search_params, load_registry, RESULT_PARAMS
 from .teachers import Usage, gen_params, generate_cached
 from .annotate import annotate
 
@@ -256,3 +259,8 @@ def time_per_query(predict, # callable: list of texts -> list of outputs
 def fhir_equivalence(preds:list, golds:list) -> float:
     "Share of predicted queries equivalent to the gold ones (`queries_equivalent`)."
     return sum(p is not None and queries_equivalent(p, g) for p, g in zip(preds, golds)) / len(golds) if golds else 0.0
+
+# %% ../nbs/13_fhir_study.ipynb #2e038394
+def handwritten_requests() -> datasets.Dataset:
+    "Hand-typed FHIR requests with gold queries (`stepdistill_nb/data/fhir_handwritten.jsonl`), in the generic schema."
+    return load_examples(str(files('stepdistill_nb')/'data'/'fhir_handwritten.jsonl'))

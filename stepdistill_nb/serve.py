@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['PredictRequest', 'ChatMessage', 'ChatRequest', 'CompletionRequest', 'Limits', 'check_inputs', 'chat_input',
-           'Overloaded', 'Batcher', 'BodyLimit', 'make_app', 'Server', 'serve_cmd']
+           'Overloaded', 'Batcher', 'Decoder', 'BodyLimit', 'make_app', 'Server', 'serve_cmd']
 
 # %% ../nbs/12_serve.ipynb #e4ed473d
-import json, queue, sys, threading, time, uuid
+import collections, inspect, json, queue, sys, threading, time, uuid
+import numpy as np
 from concurrent.futures import Future
 from pathlib import Path
 from typing import List, Optional, Union
@@ -72,6 +73,9 @@ def chat_input(messages) -> str:
             break
     raise HTTPException(400, 'the chat request has no non-empty user message')
 
+# %% ../nbs/12_serve.ipynb #abe5d4ed
+def _mean(c:dict): return round(sum(k * v for k, v in c.items()) / max(1, sum(c.values())), 2)
+
 # %% ../nbs/12_serve.ipynb #ec04703b
 class Overloaded(Exception): "The batcher's queue is full."
 
@@ -80,6 +84,7 @@ class Batcher:
     def __init__(self, student, limits:Limits):
         self.student, self.limits = student, limits
         self.q, self.waiting, self.lock = queue.Queue(), 0, threading.Lock()
+        self.calls = collections.Counter()   # inputs per `predict` call
         threading.Thread(target=self._loop, daemon=True).start()
 
     def submit(self, texts:list, rationale:bool=False) -> Future:
@@ -88,6 +93,12 @@ class Batcher:
             if self.waiting + len(texts) > self.limits.max_queue: raise Overloaded(f'{self.waiting} inputs are waiting')
             self.waiting += len(texts)
         f = Future(); self.q.put((texts, rationale, f)); return f
+
+    def stats(self) -> dict:
+        "How full the batches were: inputs per `predict` call."
+        with self.lock: calls = dict(self.calls)
+        return dict(engine='per-request', max_batch=self.limits.max_batch, calls=sum(calls.values()), mean_inputs_per_call=_mean(calls),
+                    most_inputs_in_a_call=max(calls, default=0))
 
     def _take(self):
         group = [self.q.get()]
@@ -105,6 +116,7 @@ class Batcher:
                 part = [g for g in group if g[1] == rationale]
                 if not part: continue
                 texts = [t for g in part for t in g[0]]
+                with self.lock: self.calls[len(texts)] += 1
                 try: preds = self.student.predict(texts, rationale=rationale)
                 except Exception as e: preds = e
                 k = 0
@@ -113,6 +125,209 @@ class Batcher:
                     else: f.set_result(preds[k:k + len(ts)])
                     k += len(ts)
             with self.lock: self.waiting -= sum(len(g[0]) for g in group)
+
+# %% ../nbs/12_serve.ipynb #4784ae76
+def _rows_stats(max_batch, steps:dict, prefills:dict) -> dict:
+    return dict(max_batch=max_batch, steps=sum(steps.values()), mean_rows_per_step=_mean(steps), most_rows_in_a_step=max(steps, default=0),
+                prefills=sum(prefills.values()), mean_rows_per_prefill=_mean(prefills), most_rows_in_a_prefill=max(prefills, default=0))
+
+class _Job:
+    "One request: its inputs, the rows still generating for it, and the `Future` that gets its predictions."
+    def __init__(self, texts, rationale, future, n_rows):
+        self.texts, self.rationale, self.f, self.left = texts, rationale, future, n_rows
+        self.out = [{} for _ in texts]
+
+class _Row:
+    "One sequence in flight: its prompt, the tokens generated so far, and its grammar matcher (if any)."
+    __slots__ = ('job', 'i', 'key', 'prompt', 'matcher', 'max_new', 'out', 'n', 'done')
+    def __init__(self, job, i, key, prompt, matcher, max_new):
+        self.job, self.i, self.key, self.prompt, self.matcher, self.max_new = job, i, key, prompt, matcher, max_new
+        self.out, self.n, self.done = [], 0, False
+
+class Decoder:
+    "Continuous batching for a causal student: each step decodes one token of every row in flight; rows join as they arrive, leave as they end."
+    def __init__(self, student, limits:Limits):
+        import torch
+        from transformers import DynamicCache
+        from stepdistill_nb.training import grammar_matcher
+        self.limits, self.model, self.tok, self.fmt = limits, student.model, student.tok, student.fmt
+        self.Cache, self.dev = DynamicCache, next(self.model.parameters()).device
+        g = (getattr(student, 'info', None) or {}).get('grammar')
+        self.matcher = grammar_matcher(self.tok, g) if g else None
+        if self.matcher is not None:
+            import llguidance, llguidance.numpy
+            self.executor, self.fill = llguidance.LLExecutor(), llguidance.numpy.fill_next_token_bitmask_par
+            self.mask_bits = len(self.matcher.deep_copy().compute_logit_bias())   # tokens the grammar knows (one byte each)
+        self.eos = self.tok.eos_token_id
+        self.pad = self.tok.pad_token_id if self.tok.pad_token_id is not None else self.eos
+        params = inspect.signature(self.model.forward).parameters
+        self.cache_kw = 'cache' if 'cache' in params else 'past_key_values'
+        self.keep_kw = 'logits_to_keep' in params
+        self.q, self.waiting, self.lock, self.pending, self.rows = queue.Queue(), 0, threading.Lock(), collections.deque(), []
+        self.cache = self.mask = self.last = None
+        self.step_rows, self.prefill_rows = collections.Counter(), collections.Counter()   # rows per forward: decode steps, prefills
+        self.model.eval()
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    @staticmethod
+    def supports(student) -> bool:
+        "Can `student` be decoded here: a causal model whose cache is plain full-attention `DynamicLayer`s?"
+        fmt, model = getattr(student, 'fmt', None), getattr(student, 'model', None)
+        if fmt is None or model is None or getattr(student, 'tok', None) is None or fmt.seq2seq: return False
+        params = inspect.signature(model.forward).parameters
+        if 'position_ids' not in params or not ({'cache', 'past_key_values'} & set(params)): return False
+        from transformers import DynamicCache
+        from transformers.cache_utils import DynamicLayer
+        try: layers = DynamicCache(config=model.config).layers
+        except Exception: return False
+        return bool(layers) and all(type(l) is DynamicLayer for l in layers)
+
+    def submit(self, texts:list, rationale:bool=False) -> Future:
+        "Queue `texts`; the `Future` gets their predictions. `Overloaded` if the queue is full."
+        with self.lock:
+            if self.waiting + len(texts) > self.limits.max_queue: raise Overloaded(f'{self.waiting} inputs are waiting')
+            self.waiting += len(texts)
+        f = Future(); self.q.put((texts, rationale, f)); return f
+
+    def stats(self) -> dict:
+        "How full the batches were: rows per decoding step and per prefill (one model forward each)."
+        with self.lock: steps, prefills = dict(self.step_rows), dict(self.prefill_rows)
+        return dict(engine='continuous', **_rows_stats(self.limits.max_batch, steps, prefills))
+
+    # ---- the requests' side
+    def _add(self, item):
+        texts, rationale, f = item
+        job = _Job(texts, rationale, f, len(texts) * (2 if rationale else 1))
+        try:
+            tasks = [('predict', 'label', self.fmt.max_target_len)] + ([('explain', 'rationale', self.fmt.max_rationale_len)] if rationale else [])
+            rows = [_Row(job, i, key, self.fmt.encode(self.tok, t, task)['input_ids'], self.matcher.deep_copy() if task == 'predict' and self.matcher else None, mx)
+                    for i, t in enumerate(texts) for task, key, mx in tasks]
+        except Exception as e: return self._fail(job, e)
+        self.pending.extend(rows)
+
+    def _release(self, job):
+        with self.lock: self.waiting -= len(job.texts)
+
+    def _fail(self, job, e):
+        if not job.f.done(): job.f.set_exception(e); self._release(job)
+
+    def _finish(self, r):
+        job = r.job
+        if job.f.done(): return   # failed already
+        job.out[r.i][r.key] = self.tok.decode(r.out, skip_special_tokens=True).strip()
+        job.left -= 1
+        if not job.left:
+            job.f.set_result([dict(label=o['label'], **({'rationale': o['rationale']} if job.rationale else {})) for o in job.out]); self._release(job)
+
+    # ---- the model's side
+    def _loop(self):
+        import torch
+        while True:
+            with torch.inference_mode():
+                try:
+                    self._admit()
+                    if self.rows: self._step()
+                except Exception as e:   # a failed step fails the requests in flight, never the server
+                    for r in self.rows: self._fail(r.job, e)
+                    self.rows, self.cache = [], None
+
+    def _admit(self):
+        "Take the requests that arrived; start as many waiting rows as the batch has room for, in one prefill."
+        if not self.rows and not self.pending:   # idle: wait for work, then briefly for company
+            self._add(self.q.get())
+            end = time.monotonic() + self.limits.batch_wait
+            while len(self.pending) < self.limits.max_batch:
+                try: self._add(self.q.get(timeout=max(0.0, end - time.monotonic())))
+                except queue.Empty: break
+        while True:
+            try: self._add(self.q.get_nowait())
+            except queue.Empty: break
+        while self.pending and self.pending[0].job.f.done(): self.pending.popleft()
+        free = self.limits.max_batch - len(self.rows)
+        if free > 0 and self.pending:
+            new = [self.pending.popleft() for _ in range(min(free, len(self.pending)))]
+            new = [r for r in new if not r.job.f.done()]
+            if new:
+                try: self._prefill(new)
+                except Exception as e:
+                    for r in new: self._fail(r.job, e)
+
+    def _forward(self, ids, mask, pos, cache):
+        kw = {self.cache_kw: cache, **({'logits_to_keep': 1} if self.keep_kw else {})}
+        return self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **kw).logits[:, -1, :].float()
+
+    def _prefill(self, rows):
+        import torch
+        n = max(len(r.prompt) for r in rows)
+        ids = torch.tensor([[self.pad] * (n - len(r.prompt)) + r.prompt for r in rows], device=self.dev)
+        mask = torch.tensor([[0] * (n - len(r.prompt)) + [1] * len(r.prompt) for r in rows], device=self.dev)
+        pos = (mask.cumsum(-1) - 1).masked_fill_(mask == 0, 1)   # as `generate` numbers left-padded rows
+        cache = self.Cache(config=self.model.config)
+        logits = self._forward(ids, mask, pos, cache)
+        with self.lock: self.prefill_rows[len(rows)] += 1
+        for r in rows: r.n = len(r.prompt)
+        toks = self._choose(rows, logits)
+        self._merge(rows, cache, mask, toks)
+        self._drop_done()
+
+    def _step(self):
+        import torch
+        b = len(self.rows)
+        self.mask = torch.cat([self.mask, self.mask.new_ones(b, 1)], 1)
+        pos = torch.tensor([[r.n] for r in self.rows], device=self.dev)
+        logits = self._forward(self.last.view(b, 1), self.mask, pos, self.cache)
+        with self.lock: self.step_rows[b] += 1
+        for r in self.rows: r.n += 1
+        self.last = self._choose(self.rows, logits)
+        self._drop_done()
+
+    def _choose(self, rows, logits):
+        "Greedy next token of each row, under its grammar; rows that end are marked done."
+        import torch
+        g = [i for i, r in enumerate(rows) if r.matcher is not None]
+        if g:   # the grammar's masks of all constrained rows, filled in parallel by llguidance
+            v, nb = logits.shape[1], self.mask_bits
+            bits = np.zeros((len(g), (nb + 31) // 32), dtype=np.int32)
+            self.fill(self.executor, [(rows[i].matcher, k) for k, i in enumerate(g)], bits)
+            allow = np.zeros((len(g), v), dtype=bool)   # tokens past the grammar's vocabulary: never
+            allow[:, :min(v, nb)] = np.unpackbits(bits.view(np.uint8), axis=1, bitorder='little')[:, :min(v, nb)]
+            idx = torch.tensor(g, device=logits.device)
+            logits[idx] = logits[idx].masked_fill(~torch.from_numpy(allow).to(logits.device), float('-inf'))
+        toks = logits.argmax(-1)
+        for r, t in zip(rows, toks.tolist()):
+            if t == self.eos: r.done = True; continue
+            r.out.append(t)
+            if r.matcher is not None:
+                r.matcher.consume_token(t)
+                if r.matcher.is_stopped() or r.matcher.is_error(): r.done = True   # `generate` would only allow the end next
+            if len(r.out) >= r.max_new: r.done = True
+        return toks
+
+    def _merge(self, rows, cache, mask, toks):
+        "Join freshly prefilled rows to the batch in flight, left-padding the shorter cache."
+        import torch, torch.nn.functional as F
+        if not self.rows:
+            self.rows, self.cache, self.mask, self.last = list(rows), cache, mask, toks; return
+        t0, t1 = self.mask.shape[1], mask.shape[1]; t = max(t0, t1)
+        for a, b in zip(self.cache.layers, cache.layers):
+            a.keys = torch.cat([F.pad(a.keys, (0, 0, t - t0, 0)), F.pad(b.keys, (0, 0, t - t1, 0))])
+            a.values = torch.cat([F.pad(a.values, (0, 0, t - t0, 0)), F.pad(b.values, (0, 0, t - t1, 0))])
+        self.mask = torch.cat([F.pad(self.mask, (t - t0, 0)), F.pad(mask, (t - t1, 0))])
+        self.last, self.rows = torch.cat([self.last, toks]), self.rows + list(rows)
+
+    def _drop_done(self):
+        "Answer the rows that ended and take them out of the batch (and the padding columns no row needs any more)."
+        import torch
+        keep = [i for i, r in enumerate(self.rows) if not r.done]
+        for r in self.rows:
+            if r.done: self._finish(r)
+        if len(keep) == len(self.rows): return
+        if not keep: self.rows, self.cache, self.mask, self.last = [], None, None, None; return
+        idx = torch.tensor(keep, device=self.dev)
+        self.mask, self.last, self.rows = self.mask[idx], self.last[idx], [self.rows[i] for i in keep]
+        c = int(self.mask.any(0).nonzero()[0])   # first column some row still attends to
+        self.mask = self.mask[:, c:]
+        for l in self.cache.layers: l.keys, l.values = l.keys[idx, :, c:], l.values[idx, :, c:]
 
 # %% ../nbs/12_serve.ipynb #73d6ef6e
 class BodyLimit:
@@ -155,14 +370,15 @@ def make_app(student, # has `.predict(texts, rationale=False)` and `.tok`
     limits = limits or Limits()
     app = FastAPI(title=f'stepdistill_nb: {model_id}')
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
-    tok, batcher = getattr(student, 'tok', None), Batcher(student, limits)
+    tok = getattr(student, 'tok', None)
+    batcher = (Decoder if Decoder.supports(student) else Batcher)(student, limits)
     app.state.batcher = batcher
     def run(texts, rationale=False):
         try: return batcher.submit(texts, rationale).result()
         except Overloaded as e: raise HTTPException(503, f'the server is busy ({e}); retry shortly', headers={'Retry-After': '1'}) from None
 
     @app.get('/health')
-    def health(): return {'status': 'ok', 'model': model_id}
+    def health(): return {'status': 'ok', 'model': model_id, 'batching': batcher.stats()}
 
     @app.get('/v1/models')
     def models(): return {'object': 'list', 'data': [{'id': model_id, 'object': 'model', 'owned_by': 'stepdistill_nb'}]}
@@ -225,7 +441,7 @@ def serve_cmd(dir:str, # a student saved by `stepdistill train`
               model_id:str=None, # model name reported to clients (default: the folder name)
               max_inputs:int=64, # most inputs in one request
               max_chars:int=4000, # longest input, in characters
-              max_batch:int=32, # inputs of concurrent requests answered by one batched call (1: one request at a time)
+              max_batch:int=32, # inputs of concurrent requests decoded together (1: one at a time)
               max_queue:int=256, # inputs waiting at most; beyond: 503 with Retry-After
              ):
     "Serve a saved student over HTTP: /predict and OpenAI-compatible /v1/chat/completions and /v1/completions."

@@ -128,3 +128,84 @@ def test_chunked_oversized_body_and_lone_surrogate():
         r = requests.post(f'{url}/predict', data=b'{"inputs": ["ok", "bad \\ud800"]}', headers={'content-type': 'application/json'})
         assert r.status_code == 400 and 'not valid Unicode' in r.text
         assert requests.post(f'{url}/predict', json={'inputs': ['still fine']}).json()['predictions'] == [{'label': 'STILL FINE'}]
+
+# ---------------------------------------------------------------- continuous batching of a causal student (a tiny config-built Llama)
+FHIR_GRAMMAR = 'stepdistill_nb.fhir_study:fhir_query_grammar'
+
+@pytest.fixture(scope='module')
+def tiny_llama():
+    "A config-built tiny Llama, its tokenizer and a maker of students around it (no training: answers are arbitrary but deterministic)."
+    from stepdistill_nb.training import Student, TaskFormat, load_student
+    model, tok = load_student('tiny-llama')
+    return lambda grammar=FHIR_GRAMMAR, **fmt: Student(model, tok, TaskFormat(seq2seq=False, **{'max_target_len': 16, 'max_rationale_len': 8, **fmt}),
+                                                          dict(grammar=grammar))
+
+def _alone(student, texts, rationale=False):
+    "What `Student.predict` answers for each text on its own (one `generate` call per text)."
+    return [student.predict([t], rationale=rationale)[0] for t in texts]
+
+def _chat_labels(rs):
+    assert all(r.status_code == 200 for r in rs), [r.text for r in rs]
+    return [r.json()['choices'][0]['message']['content'] for r in rs]
+
+def test_concurrent_requests_are_decoded_as_one_batch(tiny_llama):
+    from stepdistill_nb.serve import Limits, Server, make_app
+    st = tiny_llama()
+    texts = [f'female patients named Maria born after {1990 + i}' for i in range(8)]
+    with Server(make_app(st, 'tiny', Limits(batch_wait=0.5))) as url:
+        labels = _chat_labels(_post_many(url, texts, 8))
+        stats = requests.get(f'{url}/health').json()['batching']
+    assert labels == [p['label'] for p in _alone(st, texts)]   # the same answers as one at a time, each to its own request
+    assert stats['engine'] == 'continuous' and stats['prefills'] == 1 and stats['most_rows_in_a_prefill'] == 8, stats
+    assert stats['most_rows_in_a_step'] == 8 and stats['steps'] < 16, stats   # 8 rows of up to 16 tokens in under 16 forwards
+
+def test_rows_join_and_leave_a_batch_in_flight(tiny_llama):
+    from stepdistill_nb.serve import Decoder, Limits
+    st = tiny_llama(grammar=None, max_target_len=64)   # no grammar: rows of a random model run to their 64 tokens
+    d = Decoder(st, Limits(batch_wait=0))
+    texts = ['first request', 'second', 'third one', 'a fourth, longer request than the others']
+    first = d.submit(texts[:1])
+    t0 = time.time()
+    while d.stats()['steps'] < 3 and time.time() - t0 < 30: time.sleep(0.001)
+    later = d.submit(texts[1:])   # arrives while the first row is being decoded
+    got = first.result(timeout=60) + later.result(timeout=60)
+    assert got == _alone(st, texts)
+    s = d.stats()
+    assert s['prefills'] == 2 and s['most_rows_in_a_prefill'] == 3 and s['most_rows_in_a_step'] == 4, s
+
+def test_max_batch_1_decodes_one_row_at_a_time(tiny_llama):
+    from stepdistill_nb.serve import Limits, Server, make_app
+    st = tiny_llama()
+    texts = ['patients in Ohio', 'observations of patient 42', 'encounters last year']
+    with Server(make_app(st, 'tiny', Limits(max_batch=1))) as url:
+        labels = _chat_labels(_post_many(url, texts, 3))
+        stats = requests.get(f'{url}/health').json()['batching']
+    assert labels == [p['label'] for p in _alone(st, texts)]
+    assert stats['most_rows_in_a_step'] == 1 and stats['most_rows_in_a_prefill'] == 1, stats
+
+def test_more_inputs_than_max_batch_with_rationales(tiny_llama):
+    from stepdistill_nb.serve import Limits, Server, make_app
+    st = tiny_llama()
+    texts = [f'request number {i}' for i in range(5)]
+    with Server(make_app(st, 'tiny', Limits(max_batch=3))) as url:
+        r = requests.post(f'{url}/predict', json={'inputs': texts, 'rationale': True}, timeout=60)
+        stats = requests.get(f'{url}/health').json()['batching']
+    assert r.status_code == 200 and r.json()['predictions'] == _alone(st, texts, rationale=True)
+    assert stats['most_rows_in_a_step'] <= 3, stats   # 10 rows (5 labels, 5 rationales), never more than 3 in flight
+
+def test_a_failed_step_fails_only_the_requests_in_flight(tiny_llama):
+    from stepdistill_nb.serve import Limits, Server, make_app
+    st = tiny_llama()
+    app = make_app(st, 'tiny', Limits())
+    dec, calls = app.state.batcher, []
+    forward = dec._forward
+    def flaky(*a):
+        calls.append(1)
+        if len(calls) == 2: raise RuntimeError('out of memory (injected)')
+        return forward(*a)
+    dec._forward = flaky
+    with Server(app) as url:
+        bad = requests.post(f'{url}/v1/chat/completions', json={'messages': [{'role': 'user', 'content': 'patients in Ohio'}]}, timeout=60)
+        good = requests.post(f'{url}/v1/chat/completions', json={'messages': [{'role': 'user', 'content': 'patients in Ohio'}]}, timeout=60)
+    assert bad.status_code == 500
+    assert _chat_labels([good]) == [_alone(st, ['patients in Ohio'])[0]['label']] and dec.waiting == 0
