@@ -199,8 +199,9 @@ class FakeTeacher:
     `bad` get `fault`; the others (and all of them once `fault` is None) a good reply with `usage`. Faults: '500'
     (always), '429' (`Retry-After: 0.3` on the first try, then good), 'hang' (no answer until `close`), 'malformed'
     (a truncated JSON body), 'no-choices' (JSON without a completion), 'no-usage' (a good reply without `usage`)."""
-    def __init__(self, fault=None, bad=(3, 4)):
+    def __init__(self, fault=None, bad=(3, 4), delay=0.0):
         self.fault, self.bad, self.seen, self.lock, self.release = fault, bad, [], threading.Lock(), threading.Event()
+        self.delay = delay   # seconds before each answer
         fake = self
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *a): pass
@@ -217,6 +218,7 @@ class FakeTeacher:
         prompt = json.loads(h.rfile.read(int(h.headers['Content-Length'])))['messages'][0]['content']
         with self.lock:
             self.seen.append((time.time(), prompt)); n = len(self.tries(int(re.search(r'Is (\d+) ', prompt).group(1))))
+        if self.delay: time.sleep(self.delay)
         kind = self.fault if self.fault and int(re.search(r'Is (\d+) ', prompt).group(1)) in self.bad else 'good'
         if kind == '429' and n > 1: kind = 'good'
         if kind == 'hang': self.release.wait(30); kind = 'good'
@@ -240,8 +242,8 @@ class FakeTeacher:
 @pytest.fixture
 def fake():
     made = []
-    def start(fault=None):
-        made.append(FakeTeacher(fault)); return made[-1]
+    def start(fault=None, **kw):
+        made.append(FakeTeacher(fault, **kw)); return made[-1]
     yield start
     for f in made: f.close()
 
@@ -337,3 +339,85 @@ def test_annotate_refuses_prompts_too_long_for_the_context(tmp_path):
     assert again.returncode == 3
     s2 = json.loads(again.stdout.strip().splitlines()[-1])
     assert (s2['cached'], s2['generated'], s2['too_long']) == (2, 0, 1)
+
+
+# ---------------------------------------------------------------- kill -9 at random moments, again and again
+def cache_rows(cache) -> set:
+    "Record numbers whose completion is in the cache (none while the cache is not created yet)."
+    try: return set(cached_records(cache))
+    except sqlite3.OperationalError: return set()
+
+def kill_when(p, ready, rng, timeout=120):
+    "SIGKILL process `p` a random 0-50 ms after `ready()` holds; `False` if `p` ended first."
+    import os, signal
+    t0 = time.time()
+    while not ready():
+        if p.poll() is not None: return False
+        assert time.time() - t0 < timeout, 'the moment to kill never came'
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0, 0.05))
+    if p.poll() is not None: return False
+    os.kill(p.pid, signal.SIGKILL); p.wait(); return True
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_annotate_killed_at_random_moments_loses_and_repeats_nothing(fake, tmp_path, seed):
+    """`kill -9` annotate again and again, each time once the cache holds a random number of completions (all of
+    them included: then the kill lands while the output is written), then run it to the end. Nothing is lost (every
+    record written once, every completion cached), nothing cached is ever asked for again, the output file is never
+    half written, and the cache stays sound."""
+    import random
+    n, rng = 12, random.Random(seed)
+    data = tmp_path/'in.jsonl'
+    save_examples([{'id': f'r{i}', 'input': f'Is {i} even?', 'label': 'yes' if i % 2 == 0 else 'no'} for i in range(n)], data)
+    server = fake(None, delay=0.05)
+    out, cache = tmp_path/'out.jsonl', tmp_path/'cache'
+    args = [str(BIN/'stepdistill'), 'annotate', str(data), '--out', str(out), '--cache', str(cache), '--teacher', f'http:fake@{server.url}',
+            '--quiet', '--overwrite']
+    kills = 0
+    for target in sorted(rng.sample(range(n), 3)) + [n]:   # the last once all are cached: while the output is written
+        done = cache_rows(cache)
+        asked = {i: len(server.tries(i)) for i in done}
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        killed = kill_when(p, lambda: len(cache_rows(cache)) >= target, rng)
+        assert killed or p.returncode == 0, p.stderr.read().decode()[-2000:]
+        kills += killed
+        assert {i: len(server.tries(i)) for i in done} == asked, 'a cached completion was asked for again'
+        if out.exists(): assert len(load_examples(out)) == n, 'the output was left half written'
+        if (cache/'completions.sqlite').exists():   # (a kill at start-up may come before the cache is made)
+            with sqlite3.connect(str(cache/'completions.sqlite')) as db: assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'
+    assert kills >= 2, f'only {kills} kills landed'
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    stats = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (stats['requested'], stats['generated'] + stats['cached'], stats['failed']) == (n, n, 0)
+    recs = load_examples(out)
+    assert [x['id'] for x in recs] == [f'r{i}' for i in range(n)] and all(x['teacher_raw'] == reply_to(x['input']) for x in recs)
+    assert cache_rows(cache) == set(range(n))
+    # asked twice at most where a kill cut off a request in flight (4 at a time): never more
+    extra = sum(len(server.tries(i)) for i in range(n)) - n
+    assert 0 <= extra <= 4 * kills, (extra, kills)
+
+
+def test_train_killed_at_random_moments_resumes_every_time(records, tmp_path):
+    """`kill -9` train three times, each a random moment after a random checkpoint appeared (inside a checkpoint
+    write, or between two), resuming each time; the last run ends at the planned step, and every step is logged once."""
+    import random
+    rng = random.Random(0)
+    data = tmp_path/'d.jsonl'
+    save_examples([{'id': f'r{i}', 'input': f'{i} plus one', 'label': str(i + 1)} for i in range(40)], data)
+    out = tmp_path/'run'
+    args = [str(BIN/'stepdistill'), 'train', str(data), '--student', 'tiny-llama', '--mode', 'standard', '--out', str(out),
+            '--max-steps', '12', '--eval-steps', '1', '--batch-size', '4', '--max-input-len', '16', '--max-target-len', '4', '--no-plot']
+    ck, kills, last = out/'checkpoints', 0, 0
+    for k in range(3):
+        step = rng.randint(last + 1, last + 3)
+        p = subprocess.Popen(args + (['--resume'] if k else []), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        killed = kill_when(p, lambda: (ck/f'checkpoint-{step}').exists(), rng, timeout=300)
+        assert killed, p.stderr.read().decode()[-2000:]
+        kills += 1
+        last = step
+    r = cli(*args[1:], '--resume', '--json', subprocess_=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])['global_step'] == 12
+    steps = [h['step'] for h in json.loads((out/'log_history.json').read_text()) if 'loss' in h]
+    assert steps == list(range(1, 13)), steps   # every step once, none lost
