@@ -8,11 +8,11 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'METRICS', 'TRAIN_FLAGS', 'la
            'freeze_bottom', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair', 'TaskFormat', 'encode_examples',
            'warn_truncated', 'MultiTaskCollator', 'pack_rows', 'PackedCollator', 'row_losses', 'multitask_loss',
            'forward_rows', 'two_pass_loss', 'packed_logits', 'seq2seq_rows', 'task_losses', 'register_metric',
-           'get_metric', 'generate', 'load_grammar', 'grammar_spec', 'grammar_matcher', 'GrammarConstraint',
-           'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'training_args',
-           'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train',
-           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'evaluate', 'evaluate_cmd',
-           'read_inputs', 'predict_cmd']
+           'get_metric', 'generate', 'load_grammar', 'grammar_spec', 'grammar_matcher', 'grammar_accepts',
+           'GrammarConstraint', 'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok',
+           'training_args', 'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision',
+           'last_complete_checkpoint', 'train', 'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student',
+           'evaluate', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -470,6 +470,11 @@ def grammar_matcher(tok, spec:str):
         if m.is_error(): raise ValueError(f'grammar {str(spec)[:60]!r}: {m.get_error()}')
         _MATCHERS[key] = (tok, m)
     return _MATCHERS[key][1]
+
+def grammar_accepts(tok, spec:str, text:str) -> bool:
+    "Does grammar `spec` accept the whole of `text`, tokenized by `tok` (as a decoder under it would see it)?"
+    m, ids = grammar_matcher(tok, spec).deep_copy(), tok.encode(text, add_special_tokens=False)
+    return m.try_consume_tokens(ids) == len(ids) and m.is_accepting()
 
 class GrammarConstraint(LogitsProcessor):
     "Mask, at each step, every token the grammar does not allow next, one matcher per row; a row whose grammar is done may only end."
