@@ -182,12 +182,7 @@ class Decoder:
         except Exception: return False
         return bool(layers) and all(type(l) is DynamicLayer for l in layers)
 
-    def submit(self, texts:list, rationale:bool=False) -> Future:
-        "Queue `texts`; the `Future` gets their predictions. `Overloaded` if the queue is full."
-        with self.lock:
-            if self.waiting + len(texts) > self.limits.max_queue: raise Overloaded(f'{self.waiting} inputs are waiting')
-            self.waiting += len(texts)
-        f = Future(); self.q.put((texts, rationale, f)); return f
+    submit = Batcher.submit   # the same bounded queue: `Overloaded` when full
 
     def stats(self) -> dict:
         "How full the batches were: rows per decoding step and per prefill (one model forward each)."
