@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['execute_nb', 'process_nb', 'site_url', 'relative_links', 'page_name', 'slug', 'render_nb', 'page_html',
            'doc_notebooks', 'report_dirs', 'report_page', 'results_html', 'build_site', 'check_site', 'readme_text',
-           'write_readme', 'docs_cmd']
+           'write_readme', 'example_outputs', 'keep_outputs', 'docs_cmd']
 
 # %% ../nbs/98_docs.ipynb #2626ac1f
 import html, json, os, re, shutil, sys, tempfile
@@ -228,7 +228,7 @@ def check_site(out='_site', path=None, reports=None) -> list:
 
 # %% ../nbs/98_docs.ipynb #cab9cb9b
 def readme_text(path=None) -> str:
-    "README.md's text, rendered from the index notebook (unexecuted, so it is deterministic)."
+    "README.md's text, rendered from the index notebook as saved (with its kept outputs, not re-executed)."
     cfg = get_config()
     nbp = Path(path or cfg.nbs_path)/cfg.readme_nb
     nb = NBProcessor(nbp, procs=FrontmatterProc, process=True).nb
@@ -244,6 +244,8 @@ def readme_text(path=None) -> str:
             if 'hide' in d or 'export' in d or d.get('echo:', [''])[0] == 'false': continue
             body = _strip_opts(src)
             if body: out += ['```python', body, '```', '']
+            shown = [_text(o.get('text') or o.get('data', {}).get('text/plain', '')) for o in c.get('outputs', [])]
+            if body and any(shown): out += ['```', ''.join(shown).rstrip(), '```', '']
     return '\n'.join(out).rstrip() + '\n'
 
 def write_readme(dest=None) -> Path:
@@ -252,14 +254,58 @@ def write_readme(dest=None) -> Path:
     dest.write_text(readme_text(), encoding='utf-8')
     return dest
 
+# %% ../nbs/98_docs.ipynb #40edbd1f
+def _text(t): return ''.join(t) if isinstance(t, list) else t
+
+def _cut(t:str, n:int) -> str: return t if len(t) <= n else t[:n].rstrip() + f'\n... ({len(t) - n:,} more characters)\n'
+
+def example_outputs(outputs:list, # a cell's outputs (nbformat dicts)
+                    max_chars:int=2000, # longest text kept per output
+                    max_image:int=150_000, # largest base64 PNG kept
+                   ) -> list:
+    "The outputs of an example cell worth saving: results, displays and stdout; no stderr, no errors; long text cut."
+    keep = []
+    for o in outputs:
+        kind = o.get('output_type')
+        if kind == 'stream' and o.get('name') == 'stdout':
+            keep.append(dict(output_type='stream', name='stdout', text=_cut(_text(o['text']), max_chars).splitlines(True)))
+        elif kind in ('execute_result', 'display_data'):
+            data = {k: _text(v) for k, v in o.get('data', {}).items() if k in ('text/plain', 'text/markdown', 'text/html', 'image/png')}
+            data = {k: v if k == 'image/png' else _cut(v, max_chars * (5 if k == 'text/html' else 1)).splitlines(True)
+                    for k, v in data.items() if k != 'image/png' or len(v) <= max_image}
+            if data: keep.append(dict(output_type=kind, data=data, metadata={}, **({'execution_count': None} if kind == 'execute_result' else {})))
+    return keep
+
+# %% ../nbs/98_docs.ipynb #1152cf87
+_NO_OUTPUT = {'export', 'exporti', 'exports', 'hide', 'default_exp'}
+
+def keep_outputs(path, # a notebook file, rewritten in place
+                 skip_flags=None, # cell flags not executed (default: tst_flags)
+                ) -> int:
+    "Execute the notebook at `path` and save it with its example cells' outputs; return how many cells kept one."
+    ran = {c.get('id'): c for c in execute_nb(path, skip_flags).cells}
+    nb = json.loads(Path(path).read_text(encoding='utf-8'))
+    n = 0
+    for c in nb['cells']:
+        if c['cell_type'] != 'code': continue
+        names = set(re.findall(r'^#\|\s*([\w-]+)', _text(c['source']), re.M))
+        c['outputs'] = [] if names & _NO_OUTPUT else example_outputs(ran.get(c.get('id'), {}).get('outputs', []))
+        c['execution_count'] = None; n += bool(c['outputs'])
+    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+    return n
+
 # %% ../nbs/98_docs.ipynb #000251bf
 @call_parse
 def docs_cmd(out:str='_site', # output folder of the site
              readme:bool=False, # only write README.md
+             outputs:bool=False, # only execute the notebooks and save them with their example cells' outputs
             ):
     "Build README.md and the offline docs site from the notebooks, then check the site's links."
+    if outputs:
+        from nbdev.clean import nbdev_clean
+        for nbp in doc_notebooks(): print(f'{nbp}: {keep_outputs(nbp)} cells keep their output'); nbdev_clean(str(nbp))
     print(f'wrote {write_readme()}')
-    if readme: return
+    if readme or outputs: return
     site = build_site(out)
     problems = check_site(site)
     for p in problems: print('  ', p, file=sys.stderr)

@@ -56,42 +56,42 @@ RXNORM, UCUM = 'http://www.nlm.nih.gov/research/umls/rxnorm', 'http://unitsofmea
 ACTCODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode'
 
 VITALS = [  # (LOINC, names, UCUM unit, unit as said, low, high, decimals)
-    ('8302-2', ['body height', 'height'], 'cm', 'cm', 50, 200, 0), ('29463-7', ['body weight', 'weight'], 'kg', 'kg', 10, 150, 0),
-    ('39156-5', ['BMI', 'body mass index'], 'kg/m2', 'kg/m2', 15, 45, 0), ('8867-4', ['heart rate', 'pulse'], '/min', 'beats per minute', 40, 140, 0),
+    ('8302-2', ['body height', 'height'], 'cm', 'cm', 50, 200, 0), ('29463-7', ['body weight', 'weight', 'wt'], 'kg', 'kg', 10, 150, 0),
+    ('39156-5', ['BMI', 'body mass index'], 'kg/m2', 'kg/m2', 15, 45, 0), ('8867-4', ['heart rate', 'pulse', 'pulse rate'], '/min', 'beats per minute', 40, 140, 0),
     ('9279-1', ['respiratory rate', 'breathing rate'], '/min', 'breaths per minute', 8, 30, 0),
-    ('8310-5', ['body temperature', 'temperature'], 'Cel', '°C', 35, 41, 1),
+    ('8310-5', ['body temperature', 'temperature', 'temp'], 'Cel', '°C', 35, 41, 1),
     ('8480-6', ['systolic blood pressure', 'systolic BP'], 'mm[Hg]', 'mmHg', 90, 180, 0),
     ('8462-4', ['diastolic blood pressure', 'diastolic BP'], 'mm[Hg]', 'mmHg', 50, 110, 0),
-    ('2339-0', ['blood glucose', 'glucose'], 'mg/dL', 'mg/dL', 60, 250, 0), ('4548-4', ['HbA1c', 'hemoglobin A1c'], '%', '%', 4, 12, 1),
+    ('2339-0', ['blood glucose', 'glucose', 'blood sugar'], 'mg/dL', 'mg/dL', 60, 250, 0), ('4548-4', ['HbA1c', 'hemoglobin A1c', 'A1c'], '%', '%', 4, 12, 1),
     ('2093-3', ['total cholesterol', 'cholesterol'], 'mg/dL', 'mg/dL', 120, 300, 0), ('2571-8', ['triglycerides'], 'mg/dL', 'mg/dL', 50, 400, 0),
     ('2085-9', ['HDL cholesterol', 'HDL'], 'mg/dL', 'mg/dL', 20, 90, 0), ('18262-6', ['LDL cholesterol', 'LDL'], 'mg/dL', 'mg/dL', 50, 200, 0),
-    ('718-7', ['hemoglobin', 'haemoglobin'], 'g/dL', 'g/dL', 8, 18, 1), ('2160-0', ['creatinine', 'serum creatinine'], 'mg/dL', 'mg/dL', 0.5, 3, 1),
-    ('6690-2', ['white blood cell count', 'WBC count'], '10*3/uL', 'thousand per microlitre', 2, 20, 1),
+    ('718-7', ['hemoglobin', 'haemoglobin', 'Hgb'], 'g/dL', 'g/dL', 8, 18, 1), ('2160-0', ['creatinine', 'serum creatinine'], 'mg/dL', 'mg/dL', 0.5, 3, 1),
+    ('6690-2', ['white blood cell count', 'WBC count', 'WBC', 'white count'], '10*3/uL', 'thousand per microlitre', 2, 20, 1),
 ]
-REPORTS = [('58410-2', ['CBC panel', 'complete blood count']), ('51990-0', ['basic metabolic panel', 'BMP']),
-           ('24323-8', ['comprehensive metabolic panel', 'CMP']), ('57698-3', ['lipid panel', 'lipid profile']),
+REPORTS = [('58410-2', ['CBC panel', 'complete blood count', 'CBC', 'full blood count']), ('51990-0', ['basic metabolic panel', 'BMP']),
+           ('24323-8', ['comprehensive metabolic panel', 'CMP']), ('57698-3', ['lipid panel', 'lipid profile', 'cholesterol panel']),
            ('4548-4', ['HbA1c report', 'hemoglobin A1c report'])]
-CONDITIONS = [('44054006', ['type 2 diabetes', 'diabetes mellitus type 2']), ('38341003', ['hypertension', 'high blood pressure']),
+CONDITIONS = [('44054006', ['type 2 diabetes', 'diabetes mellitus type 2', 'T2DM', 'type II diabetes']), ('38341003', ['hypertension', 'high blood pressure', 'HTN', 'high BP']),
               ('195967001', ['asthma']), ('13645005', ['COPD', 'chronic obstructive pulmonary disease']),
-              ('49436004', ['atrial fibrillation', 'AFib']), ('53741008', ['coronary artery disease', 'coronary arteriosclerosis']),
-              ('35489007', ['depression', 'depressive disorder']), ('55822004', ['hyperlipidemia']), ('15777000', ['prediabetes']),
-              ('444814009', ['viral sinusitis']), ('10509002', ['acute bronchitis']), ('233604007', ['pneumonia']),
-              ('271737000', ['anemia', 'anaemia']), ('40055000', ['chronic sinusitis']), ('162864005', ['obesity (BMI 30+)'])]
-PROCEDURES = [('73761001', ['colonoscopy']), ('80146002', ['appendectomy']), ('232717009', ['coronary artery bypass grafting', 'CABG']),
-              ('430193006', ['medication reconciliation']), ('117015009', ['throat culture']), ('265764009', ['renal dialysis', 'dialysis']),
+              ('49436004', ['atrial fibrillation', 'AFib', 'a-fib']), ('53741008', ['coronary artery disease', 'coronary arteriosclerosis', 'CAD', 'coronary heart disease']),
+              ('35489007', ['depression', 'depressive disorder']), ('55822004', ['hyperlipidemia', 'hyperlipidaemia']), ('15777000', ['prediabetes', 'pre-diabetes', 'borderline diabetes']),
+              ('444814009', ['viral sinusitis', 'viral sinus infection']), ('10509002', ['acute bronchitis']), ('233604007', ['pneumonia']),
+              ('271737000', ['anemia', 'anaemia']), ('40055000', ['chronic sinusitis']), ('162864005', ['obesity (BMI 30+)', 'obesity'])]
+PROCEDURES = [('73761001', ['colonoscopy']), ('80146002', ['appendectomy', 'appendicectomy']), ('232717009', ['coronary artery bypass grafting', 'CABG']),
+              ('430193006', ['medication reconciliation']), ('117015009', ['throat culture']), ('265764009', ['renal dialysis', 'dialysis', 'kidney dialysis']),
               ('36969009', ['coronary stent placement']), ('71651007', ['mammography', 'mammogram'])]
 ALLERGENS = [('91936005', ['penicillin']), ('91935009', ['peanuts', 'peanut']), ('300913006', ['shellfish']),
              ('91930004', ['eggs', 'egg']), ('425525006', ['dairy products', 'milk products']), ('418689008', ['grass pollen']),
              ('232350006', ['house dust mites', 'dust mites']), ('419474003', ['mould', 'mold']), ('300916003', ['latex']),
              ('417532002', ['fish'])]
-VACCINES = [('140', ['flu', 'seasonal influenza', 'influenza']), ('08', ['hepatitis B', 'Hep B']), ('20', ['DTaP']),
-            ('10', ['polio', 'IPV']), ('03', ['MMR', 'measles-mumps-rubella']), ('21', ['varicella', 'chickenpox']),
+VACCINES = [('140', ['flu', 'seasonal influenza', 'influenza', 'seasonal flu']), ('08', ['hepatitis B', 'Hep B']), ('20', ['DTaP']),
+            ('10', ['polio', 'IPV']), ('03', ['MMR', 'measles-mumps-rubella']), ('21', ['varicella', 'chickenpox', 'chicken pox']),
             ('113', ['Td']), ('115', ['Tdap']), ('62', ['HPV']), ('133', ['pneumococcal conjugate PCV13', 'PCV13']),
             ('208', ['Pfizer COVID-19', 'COVID-19 (Pfizer)']), ('121', ['shingles', 'zoster'])]
-MEDICATIONS = [('314076', ['lisinopril 10 mg']), ('860975', ['metformin 500 mg extended release']),
+MEDICATIONS = [('314076', ['lisinopril 10 mg']), ('860975', ['metformin 500 mg extended release', 'metformin ER 500 mg']),
                ('197361', ['amlodipine 5 mg']), ('313782', ['acetaminophen 325 mg', 'paracetamol 325 mg']),
                ('310965', ['ibuprofen 200 mg']), ('308182', ['amoxicillin 250 mg']), ('312961', ['simvastatin 20 mg']),
-               ('259255', ['atorvastatin 80 mg']), ('834060', ['penicillin V 250 mg']), ('1049221', ['acetaminophen/oxycodone 325/5 mg'])]
+               ('259255', ['atorvastatin 80 mg']), ('834060', ['penicillin V 250 mg']), ('1049221', ['acetaminophen/oxycodone 325/5 mg', 'oxycodone/acetaminophen 5/325 mg'])]
 ENC_CLASSES = [('AMB', ['ambulatory', 'outpatient']), ('IMP', ['inpatient']), ('EMER', ['emergency']), ('VR', ['virtual', 'telehealth']),
                ('HH', ['home health'])]
 GIVEN = ['Maria', 'James', 'Anna', 'John', 'Sofia', 'Robert', 'Emma', 'David', 'Olivia', 'Michael', 'Chloe', 'Daniel', 'Grace',

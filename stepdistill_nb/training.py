@@ -7,12 +7,12 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'METRICS', 'TRAIN_FLAGS', 'la
            'tiny_config', 'is_seq2seq', 'plain_float', 'load_student', 'add_lora', 'merged', 'decoder_layers',
            'freeze_bottom', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair', 'TaskFormat', 'encode_examples',
            'warn_truncated', 'MultiTaskCollator', 'pack_rows', 'PackedCollator', 'row_losses', 'multitask_loss',
-           'forward_rows', 'two_pass_loss', 'packed_logits', 'seq2seq_rows', 'task_losses', 'register_metric',
-           'get_metric', 'generate', 'load_grammar', 'grammar_spec', 'grammar_matcher', 'grammar_accepts',
-           'GrammarConstraint', 'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok',
-           'training_args', 'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision',
-           'last_complete_checkpoint', 'train', 'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student',
-           'evaluate', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
+           'forward_rows', 'packed_logits', 'seq2seq_rows', 'task_losses', 'register_metric', 'get_metric', 'generate',
+           'load_grammar', 'grammar_spec', 'grammar_matcher', 'grammar_accepts', 'GrammarConstraint',
+           'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'training_args',
+           'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train',
+           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'evaluate', 'evaluate_cmd',
+           'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -279,13 +279,12 @@ class MultiTaskCollator:
 
 # %% ../nbs/05_training.ipynb #23fbf08e
 def pack_rows(lengths:list, capacity:int) -> list:
-    "First-fit-decreasing bins of row indices whose lengths sum to at most `capacity` (a longer row gets a bin of its own)."
-    bins, room = [], []
+    "Row indices in as few lines as `capacity` allows, each row (longest first) into the shortest line: lines come out nearly equal."
+    n = max(1, math.ceil(sum(lengths) / capacity))
+    lines, load = [[] for _ in range(n)], [0] * n
     for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        j = next((j for j, r in enumerate(room) if lengths[i] <= r), None)
-        if j is None: bins.append([i]); room.append(capacity - lengths[i])
-        else: bins[j].append(i); room[j] -= lengths[i]
-    return bins
+        j = min(range(n), key=load.__getitem__); lines[j].append(i); load[j] += lengths[i]
+    return [l for l in lines if l]
 
 # %% ../nbs/05_training.ipynb #ac6a9f14
 def _rows(feats):
@@ -338,6 +337,7 @@ def forward_rows(model, batch:dict, seq2seq:bool):
         kw['decoder_input_ids'] = m.prepare_decoder_input_ids_from_labels(labels=batch['labels'])
     return model(**kw)
 
+# %% ../nbs/05_training.ipynb #ae846919
 def two_pass_loss(model, feats, seq2seq:bool, pad_id:int, alpha:float=0.5):
     "The reference: HF's own mean loss of the predict rows and of the explain rows, from two separate passes."
     def hf_loss(key):
@@ -627,14 +627,14 @@ def best_metrics(trainer) -> dict:
 
 # %% ../nbs/05_training.ipynb #b5d09eb4
 def measure_precision(step, # callable: one forward and backward pass
-                     ) -> dict:
-    "Seconds of `step` in float32 and under CPU bf16 autocast, and whether bf16 is at least 10% faster."
+                      reps:int=2) -> dict:
+    "Seconds of `step` in float32 and under CPU bf16 autocast (each warmed up, the fastest of `reps`), and whether bf16 is at least 10% faster."
     def timed(bf16):
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
             t0 = time.perf_counter(); step(); return time.perf_counter() - t0
-    timed(False); fp32 = timed(False)
-    first = timed(True)
-    bf16 = timed(True) if first < 4 * fp32 else first
+    timed(False); fp32 = min(timed(False) for _ in range(reps))
+    first = timed(True)   # the first bf16 step also builds its kernels
+    bf16 = min(timed(True) for _ in range(reps)) if first < 4 * fp32 else first
     return dict(fp32_s=round(fp32, 4), bf16_s=round(bf16, 4), bf16=bf16 < 0.9 * fp32)
 
 def matmul_precision(dim:int, # hidden size of the model
@@ -721,7 +721,7 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     if kwargs.get('lr') is None: kwargs['lr'] = default_lr(student, lora)
     precision = None
     if kwargs.get('bf16') is None and not torch.cuda.is_available() and model.num_parameters() > 20e6:
-        probe = collator(list(enc_tr.select(range(min(2, len(enc_tr))))))
+        probe = collator(list(enc_tr.select(range(min(kwargs.get('batch_size') or 8, len(enc_tr))))))   # one real batch
         key = (type(model).__name__, model.num_parameters(), lora, torch.get_num_threads())   # measured once per process
         if key not in _PRECISION:   # a matmul probe first: where bf16 matmuls are 2x slower, a full bf16 step (~50 s) is not worth timing
             mm = matmul_precision(getattr(model.config, 'hidden_size', None) or getattr(model.config, 'd_model', 512))
