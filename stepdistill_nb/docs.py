@@ -244,7 +244,7 @@ def readme_text(path=None) -> str:
             if 'hide' in d or 'export' in d or d.get('echo:', [''])[0] == 'false': continue
             body = _strip_opts(src)
             if body: out += ['```python', body, '```', '']
-            shown = [_text(o.get('text') or o.get('data', {}).get('text/plain', '')) for o in c.get('outputs', [])]
+            shown = [_out_text(o.get('text') or o.get('data', {}).get('text/plain', '')) for o in c.get('outputs', [])]
             if body and any(shown): out += ['```', ''.join(shown).rstrip(), '```', '']
     return '\n'.join(out).rstrip() + '\n'
 
@@ -255,9 +255,9 @@ def write_readme(dest=None) -> Path:
     return dest
 
 # %% ../nbs/98_docs.ipynb #40edbd1f
-def _text(t): return ''.join(t) if isinstance(t, list) else t
+def _out_text(t): return ''.join(t) if isinstance(t, list) else t
 
-def _cut(t:str, n:int) -> str: return t if len(t) <= n else t[:n].rstrip() + f'\n... ({len(t) - n:,} more characters)\n'
+def _clip_text(t:str, n:int) -> str: return t if len(t) <= n else t[:n].rstrip() + f'\n... ({len(t) - n:,} more characters)\n'
 
 def example_outputs(outputs:list, # a cell's outputs (nbformat dicts)
                     max_chars:int=2000, # longest text kept per output
@@ -268,10 +268,10 @@ def example_outputs(outputs:list, # a cell's outputs (nbformat dicts)
     for o in outputs:
         kind = o.get('output_type')
         if kind == 'stream' and o.get('name') == 'stdout':
-            keep.append(dict(output_type='stream', name='stdout', text=_cut(_text(o['text']), max_chars).splitlines(True)))
+            keep.append(dict(output_type='stream', name='stdout', text=_clip_text(_out_text(o['text']), max_chars).splitlines(True)))
         elif kind in ('execute_result', 'display_data'):
-            data = {k: _text(v) for k, v in o.get('data', {}).items() if k in ('text/plain', 'text/markdown', 'text/html', 'image/png')}
-            data = {k: v if k == 'image/png' else _cut(v, max_chars * (5 if k == 'text/html' else 1)).splitlines(True)
+            data = {k: _out_text(v) for k, v in o.get('data', {}).items() if k in ('text/plain', 'text/markdown', 'text/html', 'image/png')}
+            data = {k: v if k == 'image/png' else _clip_text(v, max_chars * (5 if k == 'text/html' else 1)).splitlines(True)
                     for k, v in data.items() if k != 'image/png' or len(v) <= max_image}
             if data: keep.append(dict(output_type=kind, data=data, metadata={}, **({'execution_count': None} if kind == 'execute_result' else {})))
     return keep
@@ -288,7 +288,7 @@ def keep_outputs(path, # a notebook file, rewritten in place
     n = 0
     for c in nb['cells']:
         if c['cell_type'] != 'code': continue
-        names = set(re.findall(r'^#\|\s*([\w-]+)', _text(c['source']), re.M))
+        names = set(re.findall(r'^#\|\s*([\w-]+)', _out_text(c['source']), re.M))
         c['outputs'] = [] if names & _NO_OUTPUT else example_outputs(ran.get(c.get('id'), {}).get('outputs', []))
         c['execution_count'] = None; n += bool(c['outputs'])
     Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
