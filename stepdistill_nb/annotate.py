@@ -12,7 +12,8 @@ from pathlib import Path
 from fastcore.script import call_parse, store_true
 from .cli import AT_LEAST_1, EXIT_PARTIAL, NON_NEGATIVE, POSITIVE, UsageError, check_flags
 from .data import FIELDS, check_output, save_examples
-from .dss import TASKS, labels_equal, load_any, metric_for
+from .dss import TASKS, load_any, metric_for
+from .metrics import label_accuracy
 from .prompts import PROMPTS, STYLES, get_prompt, parse_completion
 from .teachers import CompletionCache, Usage, cache_dir, gen_params, generate_cached, check_teacher_spec, make_teacher
 from .teachers import _listing, is_overflow
@@ -46,7 +47,7 @@ def _not_sent(rec) -> bool: return (rec.get('parse_error') or '').startswith('no
 def _stats(recs, idx, usage, task, style, teacher):
     done = [recs[i] for i in idx]
     gold = [r for r in done if r.get('label') and r.get('llm_label')]
-    acc = sum(labels_equal(r['llm_label'], r['label'], metric_for(task)) for r in gold) / len(gold) if gold else None
+    acc = label_accuracy([r['llm_label'] for r in gold], [r['label'] for r in gold], metric_for(task)) if gold else None
     return dict(usage.as_dict(), task=task, prompt=style, teacher=' '.join(map(str, teacher.name)), records=len(recs),
                 annotated=len(done), with_rationale=sum(bool(r['rationale']) for r in done),
                 with_label=sum(bool(r['llm_label']) for r in done), parse_errors=sum(bool(r['parse_error']) for r in done),

@@ -22,7 +22,8 @@ from fastcore.basics import store_attr
 from transformers import TrainerCallback
 from fastcore.script import call_parse
 from .cli import UsageError, check_flags
-from .training import (TRAIN_FLAGS, MultiTaskCollator, Student, TaskFormat, _check_train_out, get_metric, is_seq2seq,
+from .metrics import domain_scores
+from .training import (TRAIN_FLAGS, MultiTaskCollator, Student, TaskFormat, _check_train_out, is_seq2seq,
                                      load_student, packed_logits, task_targets, train)
 
 # %% ../nbs/07_ddk.ipynb #0ecaeb14
@@ -735,13 +736,13 @@ def ddk_train(data, # as for `training.train`
 # %% ../nbs/07_ddk.ipynb #8d7642e6
 def domain_accuracy(student, # a folder saved by `training.train`/`ddk_train`, or a `training.Student`
                     records, # records with `input`, `label` and `domain`
-                    metric='exact', # a metric name or function, as in `training.get_metric`
+                    metric='exact', # a metric name or function, see `metrics.get_metric`
                     batch_size:int=16) -> dict:
     "`{domain: accuracy}` of a saved student's predicted labels."
     st = student if isinstance(student, Student) else Student.load(student)
-    groups, m = group_by_domain([r for r in records if r.get('label')]), get_metric(metric)
-    preds = {d: st.predict([r['input'] for r in rs], batch_size=batch_size) for d, rs in groups.items()}
-    return {d: m([p['label'] for p in preds[d]], [r['label'] for r in groups[d]]) for d in groups}
+    recs = [r for r in records if r.get('label')]
+    preds = [p['label'] for p in st.predict([r['input'] for r in recs], batch_size=batch_size)]
+    return domain_scores(preds, [r['label'] for r in recs], [r.get('domain') or '' for r in recs], metric)
 
 # %% ../nbs/07_ddk.ipynb #c9bc81e5
 @call_parse

@@ -7,7 +7,7 @@ __all__ = ['FHIR_SHOTS', 'FHIR_STOP', 'TYPED_VALUES', 'TYPED', 'FHIR_LEAD', 'str
            'parse_fhir', 'fhir_few_shot_template', 'fhir_conditioned_template', 'drop_restatements',
            'parse_fhir_conditioned', 'gbnf_literal', 'fhir_query_gbnf', 'fhir_query_grammar', 'fhir_gbnf',
            'query_problems', 'fhir_retry_prompt', 'check_fhir_annotations', 'fhir_grammar_for', 'fhir_label_stats',
-           'annotate_fhir', 'rss_mb', 'time_per_query', 'fhir_equivalence', 'handwritten_requests']
+           'annotate_fhir', 'rss_mb', 'time_per_query', 'handwritten_requests']
 
 # %% ../nbs/13_fhir_study.ipynb #a2a38f6a
 import gc, os, re, statistics, time
@@ -18,6 +18,7 @@ from .prompts import register_prompt, get_prompt, check_rationale, parse_complet
 from .fhir import CASE_RESOURCES, validate_query, queries_equivalent, resource_types, search_params, load_registry, RESULT_PARAMS
 from .teachers import Usage, gen_params, generate_cached
 from .annotate import annotate
+from .fhir_eval import fhir_equivalence   # also reachable here: students saved before it moved name stepdistill_nb.fhir_study:fhir_equivalence
 
 # %% ../nbs/13_fhir_study.ipynb #bbe812bb
 _ECHO = re.compile(r'^\W*(?:request\s*:|translate a clinical request into|note\s*:\s*(?:the answer|a previous answer))', re.I)
@@ -295,11 +296,6 @@ def time_per_query(predict, # callable: list of texts -> list of outputs
     ts.sort()
     return dict(n=len(ts), median_s=round(statistics.median(ts), 4), p95_s=round(ts[min(len(ts)-1, int(0.95*len(ts)))], 4),
                 mean_s=round(sum(ts)/len(ts), 4))
-
-# %% ../nbs/13_fhir_study.ipynb #30491ba7
-def fhir_equivalence(preds:list, golds:list) -> float:
-    "Share of predicted queries equivalent to the gold ones (`queries_equivalent`)."
-    return sum(p is not None and queries_equivalent(p, g) for p, g in zip(preds, golds)) / len(golds) if golds else 0.0
 
 # %% ../nbs/13_fhir_study.ipynb #2e038394
 def handwritten_requests() -> datasets.Dataset:

@@ -11,7 +11,7 @@ __all__ = ['ANLI_LABELS', 'STYLES', 'PROMPTS', 'FEW_SHOT', 'split_answer', 'svam
 import re
 from dataclasses import dataclass, field
 from typing import Callable
-from .dss import eval_expression
+from .metrics import eval_expression
 from .teachers import cut_at_stop
 
 # %% ../nbs/03_prompts.ipynb #df872e93

@@ -41,3 +41,7 @@ def test_no_import_cycle():
 def test_cycle_finder_finds_one():
     assert cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c', 'a']
     assert cycle({'a': {'b'}, 'b': set()}) is None
+
+def test_metrics_stand_alone():
+    "Every module may score through `metrics`: it imports no other module of the package."
+    assert package_imports()['metrics'] == set()

@@ -3,7 +3,8 @@ import json, subprocess, sys, warnings
 import pytest
 from pathlib import Path
 from stepdistill_nb.data import DataError, load_examples, save_examples, FIELDS
-from stepdistill_nb.dss import load_dss, labels_equal, parse_continuation
+from stepdistill_nb.dss import load_dss, parse_continuation
+from stepdistill_nb.metrics import labels_equal
 
 CLI = str(Path(sys.executable).parent/'stepdistill')
 
