@@ -7,7 +7,7 @@ __all__ = ['TASKS', 'ANLI_LABELS', 'cut_continuation', 'parse_continuation', 'go
            'metric_for', 'load_any', 'format_summary', 'inspect_cmd']
 
 # %% ../nbs/01_dss.ipynb #baf96c61
-import ast, json, math, operator, re, sys
+import json, re, sys
 from pathlib import Path
 import datasets
 from .data import DataError, FEATURES, check_records, load_examples, read_records, summarize
