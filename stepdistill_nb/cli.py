@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'EXIT_USAGE', 'EXIT_PARTIAL', 'AT_LEAST_1', 'NON_NEGATIVE', 'POSITIVE', 'FRACTION', 'USER_ERRORS',
-           'EXIT_FAILED', 'CommandError', 'resolve', 'UsageError', 'check_flag', 'check_flags', 'usage', 'RunFailed',
-           'underscore_flag', 'main']
+           'EXIT_FAILED', 'CommandError', 'resolve', 'UsageError', 'check_flag', 'check_flags', 'flag',
+           'command_parser', 'parse_command', 'usage', 'RunFailed', 'underscore_flag', 'main']
 
 # %% ../nbs/99_cli.ipynb #42573780
-import os, sys, importlib
+import dataclasses, os, sys, importlib
 
 # %% ../nbs/99_cli.ipynb #8adf941e
 SUBCOMMANDS = {
@@ -25,6 +25,7 @@ SUBCOMMANDS = {
 # %% ../nbs/99_cli.ipynb #c140dcbd
 class CommandError(Exception): "A command-line usage error, shown to the user without a traceback."
 
+# %% ../nbs/99_cli.ipynb #7f58d432
 def resolve(name:str): # subcommand name, e.g. 'inspect'
     "Import and return the function behind subcommand `name`."
     if name not in SUBCOMMANDS:
@@ -40,8 +41,10 @@ def resolve(name:str): # subcommand name, e.g. 'inspect'
 # %% ../nbs/99_cli.ipynb #8e250405
 EXIT_USAGE, EXIT_PARTIAL = 2, 3   # a usage or input error; a run in which some requested work failed
 
+# %% ../nbs/99_cli.ipynb #bbbbf0b3
 class UsageError(ValueError): "A flag value out of range or not one of its choices."
 
+# %% ../nbs/99_cli.ipynb #b6157656
 def check_flag(name:str, # the parameter name (`max_steps`); shown as `--max-steps`
                value, # its value; None (not given) always passes
                ok, # predicate, or a collection of the allowed values
@@ -55,9 +58,11 @@ def check_flag(name:str, # the parameter name (`max_steps`); shown as `--max-ste
         raise UsageError(f"--{name.replace('_', '-')} must be {want}, not {value!r}")
     return value
 
+# %% ../nbs/99_cli.ipynb #ff96edc5
 AT_LEAST_1, NON_NEGATIVE, POSITIVE = (lambda n: n >= 1, 'at least 1'), (lambda x: x >= 0, '0 or more'), (lambda x: x > 0, 'more than 0')
 FRACTION = (lambda a: 0 <= a <= 1, 'between 0 and 1')
 
+# %% ../nbs/99_cli.ipynb #68819a5d
 def check_flags(rules:dict, # flag -> allowed values, or `(predicate, want)`
                 values:dict, # flag -> value (a command's `locals()`)
                ):
@@ -65,6 +70,38 @@ def check_flags(rules:dict, # flag -> allowed values, or `(predicate, want)`
     for k, rule in rules.items():
         ok, want = rule if isinstance(rule, tuple) and callable(rule[0]) else (rule, None)
         check_flag(k, values.get(k), ok, want)
+
+# %% ../nbs/99_cli.ipynb #ecb9a045
+def flag(default, # the default value
+         help:str, # what it does, for `--help`
+         *aliases): # more option strings (`'--lr'`)
+    "A dataclass field that is also a command-line flag: its help text and aliases, as `HfArgumentParser` reads them."
+    return dataclasses.field(default=default, metadata={'help': help, **({'aliases': list(aliases)} if aliases else {})})
+
+# %% ../nbs/99_cli.ipynb #ec280062
+def command_parser(prog:str, # `stepdistill NAME`
+                   types:tuple, # dataclasses: every field is a flag (hyphens or underscores)
+                   positional:str, # the one positional argument's name
+                   help:str, # and its help
+                   usage:str=None, # a short usage line for errors (`--help` still lists every flag)
+                   description:str=None):
+    "An argument parser for a command whose flags are dataclass fields (Hugging Face's `HfArgumentParser`)."
+    from transformers import HfArgumentParser   # only commands with settings objects need it
+    p = HfArgumentParser(types, prog=prog, usage=usage, description=description)
+    p.add_argument(positional, help=help)
+    return p
+
+# %% ../nbs/99_cli.ipynb #8dd20a3d
+def parse_command(parser, # from `command_parser`
+                  argv:list, # the command's arguments
+                  rules:dict=None, # `check_flags` rules
+                  aliases:dict=None, # short flag name -> field name, for the rules (`epochs` -> `num_train_epochs`)
+                 ) -> tuple:
+    "`(positional, *dataclasses)` parsed from `argv`, every value checked against `rules` before any is built."
+    ns = vars(parser.parse_args(argv))
+    check_flags(rules or {}, {**ns, **{k: ns[v] for k, v in (aliases or {}).items() if v in ns}})
+    objs = [t(**{f.name: ns.pop(f.name) for f in dataclasses.fields(t) if f.init}) for t in parser.dataclass_types]
+    return (*ns.values(), *objs)
 
 # %% ../nbs/99_cli.ipynb #0ea0060b
 def usage() -> str:
@@ -77,14 +114,17 @@ def usage() -> str:
 USER_ERRORS = (CommandError, ValueError, FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 EXIT_FAILED = 1   # the command ran, and its work failed
 
+# %% ../nbs/99_cli.ipynb #a0614594
 class RunFailed(Exception): "The work of a command failed: its message says what failed and what was kept."
 
+# %% ../nbs/99_cli.ipynb #53506815
 def underscore_flag(a:str) -> str:
     "`--max-new-tokens=8` -> `--max_new_tokens=8`; anything else unchanged."
     if not a.startswith('--'): return a
     k, eq, v = a.partition('=')
     return k[:2] + k[2:].replace('-', '_') + eq + v
 
+# %% ../nbs/99_cli.ipynb #b8404702
 def main(argv:list=None): # arguments, default `sys.argv[1:]`
     "Entry point of the `stepdistill` console script."
     argv = sys.argv[1:] if argv is None else list(argv)

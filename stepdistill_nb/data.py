@@ -32,8 +32,10 @@ class DataError(ValueError):
 # %% ../nbs/00_data.ipynb #579ef801
 _ws = re.compile(r'\s*')
 
+# %% ../nbs/00_data.ipynb #2a22b8b7
 def _line_of(text, pos): return text.count('\n', 0, pos) + 1
 
+# %% ../nbs/00_data.ipynb #23162abe
 def _decode_at(dec, text, pos, source):
     "Decode one JSON value at `pos`; a `DataError` with the line where it starts if it is broken."
     try: return dec.raw_decode(text, pos)
@@ -41,6 +43,7 @@ def _decode_at(dec, text, pos, source):
         msg = 'truncated JSON record' if e.pos >= len(text.rstrip()) else f'invalid JSON: {e.msg} (line {e.lineno})'
         raise DataError(msg, source, _line_of(text, pos)) from None
 
+# %% ../nbs/00_data.ipynb #30f99e3e
 def read_json_records(text:str, source=None) -> list:
     "Parse a JSON array, JSON Lines or concatenated JSON objects into `(line, obj)` pairs."
     dec, out, pos = json.JSONDecoder(), [], _ws.match(text, 0).end()
@@ -72,6 +75,7 @@ def read_csv_records(text:str, source=None) -> list:
 _BOMS = ((b'\xef\xbb\xbf', 'utf-8-sig'), (b'\xff\xfe\x00\x00', 'utf-32'), (b'\x00\x00\xfe\xff', 'utf-32'),
          (b'\xff\xfe', 'utf-16'), (b'\xfe\xff', 'utf-16'))
 
+# %% ../nbs/00_data.ipynb #5b32e8ce
 def read_text(path) -> str:
     "The text of `path`: UTF-8 (BOM or not), or UTF-16/32 marked by a BOM; a `DataError` naming the line otherwise."
     raw = Path(path).read_bytes()
@@ -81,6 +85,7 @@ def read_text(path) -> str:
         line = raw.count(b'\n', 0, e.start) + 1
         raise DataError(f'not {enc.upper()} text (byte 0x{raw[e.start]:02x} at offset {e.start}); save the file as UTF-8', path, line) from None
 
+# %% ../nbs/00_data.ipynb #eda4e732
 def read_records(path) -> list:
     "Read `(line, dict)` pairs from a CSV, JSON, JSON Lines or concatenated-JSON file."
     path = Path(path)
@@ -92,6 +97,7 @@ def read_records(path) -> list:
 # %% ../nbs/00_data.ipynb #fbee1611
 _numeric_ok = {'id', 'label', 'llm_label'}
 
+# %% ../nbs/00_data.ipynb #8a32c812
 def to_record(raw:dict, mapping:dict=None, source=None, line=None, index=None) -> dict:
     "Check one raw dict and return it as a schema record (all `FIELDS`, missing ones `None`)."
     if not isinstance(raw, dict): raise DataError(f'expected a JSON object, got {type(raw).__name__}', source, line, index=index)
@@ -130,6 +136,7 @@ def check_records(pairs, mapping:dict=None, source=None) -> list:
 def _hf_pairs(ds):
     return [(None, dict(r)) for r in ds]
 
+# %% ../nbs/00_data.ipynb #8a24288f
 def hub_reachable(timeout:float=3.0) -> bool:
     "Can the Hugging Face hub be reached? (False at once when `HF_HUB_OFFLINE` / `HF_DATASETS_OFFLINE` is set.)"
     if any(os.environ.get(v, '').lower() in ('1', 'true', 'yes') for v in ('HF_HUB_OFFLINE', 'HF_DATASETS_OFFLINE')): return False
@@ -138,6 +145,7 @@ def hub_reachable(timeout:float=3.0) -> bool:
     try: socket.create_connection((u.hostname, u.port or (80 if u.scheme == 'http' else 443)), timeout=timeout).close(); return True
     except (OSError, ValueError): return False
 
+# %% ../nbs/00_data.ipynb #ad39ab62
 def load_hub(name:str, split:str=None):
     "A hub dataset; a `DataError` at once (no retry loop) when `name` is not a file and the hub cannot be reached."
     if not hub_reachable():
@@ -145,6 +153,7 @@ def load_hub(name:str, split:str=None):
     try: return datasets.load_dataset(name, split=split)
     except (FileNotFoundError, ConnectionError, ValueError) as e: raise DataError(f'no such file or folder, nor a hub dataset ({e})', name) from None
 
+# %% ../nbs/00_data.ipynb #7a4567d2
 def load_examples(source, # file path, saved dataset dir, Dataset, list of dicts, or hub name
                   split:str=None, # split to take from a DatasetDict / hub dataset
                   mapping:dict=None, # rename source columns, e.g. {'question': 'input'}
@@ -162,10 +171,12 @@ def load_examples(source, # file path, saved dataset dir, Dataset, list of dicts
         else: return load_examples(load_hub(str(source), split), None, mapping)
     return datasets.Dataset.from_list(recs, features=FEATURES)
 
+# %% ../nbs/00_data.ipynb #74474dd2
 def free_port(host:str='127.0.0.1') -> int:
     "A TCP port that is free on `host` right now (for servers that tests and evaluations start)."
     with socket.socket() as s: s.bind((host, 0)); return s.getsockname()[1]
 
+# %% ../nbs/00_data.ipynb #e487099e
 def cache_dir() -> Path:
     "Where models, populations and completion caches are kept: `$STEPDISTILL_CACHE`, else `~/.cache/stepdistill_nb` (`~` expanded)."
     return Path(os.environ.get('STEPDISTILL_CACHE', '~/.cache/stepdistill_nb')).expanduser()
@@ -207,6 +218,7 @@ def _stats(xs):
     xs = sorted(xs); n = len(xs)
     return {'mean': round(sum(xs)/n, 1), 'median': xs[n//2], 'p95': xs[min(n-1, int(0.95*n))], 'max': xs[-1]}
 
+# %% ../nbs/00_data.ipynb #56056eed
 def summarize(ds, # a Dataset in the generic schema
               equal=None, # `equal(pred, gold) -> bool` scoring the teacher label; default exact match
               top:int=10, # how many labels to list

@@ -42,9 +42,11 @@ def process_nb(nb):
     FilterDefaults()(nb)
     return nb
 
+# %% ../nbs/98_docs.ipynb #f5ce610b
 def _opts(src):
     return dict(re.findall(r'^#\|\s*([\w-]+):\s*(.+?)\s*$', src, re.M))
 
+# %% ../nbs/98_docs.ipynb #f3898e54
 def _strip_opts(src): return re.sub(r'^#\|.*\n?', '', src, flags=re.M).strip()
 
 # %% ../nbs/98_docs.ipynb #f40a25c9
@@ -53,6 +55,7 @@ def site_url() -> str:
     cfg = get_config()
     return f"{cfg.doc_host.rstrip('/')}/{cfg.doc_baseurl.strip('/')}/".replace(':/', '://').replace(':///', '://')
 
+# %% ../nbs/98_docs.ipynb #f5090902
 def relative_links(text:str) -> str:
     "Rewrite absolute links into this project's hosted docs as relative ones."
     return text.replace(site_url(), '')
@@ -69,6 +72,7 @@ def slug(text:str) -> str:
     text = re.sub(r'<[^>]+>', '', html.unescape(text)).strip().lower()
     return re.sub(r'\s+', '-', re.sub(r'[^\w\s.\-]', '', text))
 
+# %% ../nbs/98_docs.ipynb #51ec8bc1
 def _heading_ids(h):
     "Give every heading the id Quarto would give it (nbdev's symbol links rely on it), with a ¶ link."
     def _one(m):
@@ -77,13 +81,16 @@ def _heading_ids(h):
         return f'<h{m[1]} id="{i}">{inner}<a class="anchor-link" href="#{i}">&#182;</a></h{m[1]}>'
     return re.sub(r'<h([1-6])( id="[^"]*")?>(.*?)</h\1>', _one, h, flags=re.S)
 
+# %% ../nbs/98_docs.ipynb #5c7779a3
 def _md(text):
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     text = re.sub(r'\)\{[^}\n]*\}', ')', relative_links(text))  # drop Pandoc link attributes: [x](u){target=...}
     return _heading_ids(markdown2html_mistune(text))
 
+# %% ../nbs/98_docs.ipynb #1c6969ee
 def _s(v): return ''.join(v) if isinstance(v, list) else (v or '')
 
+# %% ../nbs/98_docs.ipynb #b1a15b79
 def _output_html(o):
     d = {k: _s(v) for k, v in o.get('data', {}).items()}
     if o.get('output_type') == 'stream':
@@ -97,12 +104,14 @@ def _output_html(o):
     if 'text/plain' in d: return f'<pre class="output">{html.escape(d["text/plain"])}</pre>'
     return ''
 
+# %% ../nbs/98_docs.ipynb #25ebcb53
 def _code_html(src):
     from pygments import highlight
     from pygments.lexers import PythonLexer
     from pygments.formatters import HtmlFormatter
     return highlight(src, PythonLexer(), HtmlFormatter())
 
+# %% ../nbs/98_docs.ipynb #a811b8a5
 def render_nb(nb) -> tuple:
     "Render a processed notebook to `(title, description, html_fragment)`."
     title, desc, parts = None, '', []
@@ -130,6 +139,7 @@ pre.output{background:#fff;border-left:3px solid #ddd} img.output{max-width:100%
 table{border-collapse:collapse} td,th{border:1px solid #ddd;padding:.2em .5em}
 .description{color:#555;font-size:1.1em}"""
 
+# %% ../nbs/98_docs.ipynb #5bc3b150
 def page_html(title, desc, body, nav, here) -> str:
     "A full HTML page: sidebar `nav` [(page, title)], the current page `here`, and the body."
     from pygments.formatters import HtmlFormatter
@@ -151,12 +161,15 @@ def report_dirs(reports=None) -> list:
     reports = Path(reports or get_config().config_path/'reports')
     return sorted(p.parent for p in reports.glob('*/report.ipynb'))
 
+# %% ../nbs/98_docs.ipynb #14f9d362
 def report_page(d) -> str: return f'report-{Path(d).name}.html'
 
+# %% ../nbs/98_docs.ipynb #85670b69
 def _table_html(rows:list) -> str:
     import pandas as pd
     return pd.DataFrame(rows).to_html(index=False, float_format=lambda x: f'{x:.4g}', border=0)
 
+# %% ../nbs/98_docs.ipynb #02d12703
 def results_html(reports=None) -> str:
     "The results page body: for each report, its run info and its metrics as tables."
     parts = ['<p>Tables from the latest executed experiment reports in <code>reports/</code>.</p>']
@@ -197,6 +210,7 @@ def build_site(out='_site', # output folder
 # %% ../nbs/98_docs.ipynb #0ad1cb7c
 from html.parser import HTMLParser
 
+# %% ../nbs/98_docs.ipynb #0dc185c2
 class _Links(HTMLParser):
     "Collect the links (`a href`, `img src`) and the ids of an HTML page."
     def __init__(self):
@@ -207,9 +221,11 @@ class _Links(HTMLParser):
         if tag == 'a' and a.get('href'): self.links.append(a['href'])
         if tag == 'img' and a.get('src'): self.links.append(a['src'])
 
+# %% ../nbs/98_docs.ipynb #48a20a5c
 def _parse(page):
     p = _Links(); p.feed(Path(page).read_text(encoding='utf-8')); return p
 
+# %% ../nbs/98_docs.ipynb #69881f06
 def check_site(out='_site', path=None, reports=None) -> list:
     "Problems in the built site: missing pages, broken internal links and anchors."
     out, problems = Path(out), []
@@ -248,6 +264,7 @@ def readme_text(path=None) -> str:
             if body and any(shown): out += ['```', ''.join(shown).rstrip(), '```', '']
     return '\n'.join(out).rstrip() + '\n'
 
+# %% ../nbs/98_docs.ipynb #94d88156
 def write_readme(dest=None) -> Path:
     "Write README.md (at the project root) from the index notebook."
     dest = Path(dest or get_config().config_path/'README.md')
@@ -257,8 +274,10 @@ def write_readme(dest=None) -> Path:
 # %% ../nbs/98_docs.ipynb #40edbd1f
 def _out_text(t): return ''.join(t) if isinstance(t, list) else t
 
+# %% ../nbs/98_docs.ipynb #e46b12e7
 def _clip_text(t:str, n:int) -> str: return t if len(t) <= n else t[:n].rstrip() + f'\n... ({len(t) - n:,} more characters)\n'
 
+# %% ../nbs/98_docs.ipynb #4d927421
 def example_outputs(outputs:list, # a cell's outputs (nbformat dicts)
                     max_chars:int=2000, # longest text kept per output
                     max_image:int=150_000, # largest base64 PNG kept
@@ -279,6 +298,7 @@ def example_outputs(outputs:list, # a cell's outputs (nbformat dicts)
 # %% ../nbs/98_docs.ipynb #1152cf87
 _NO_OUTPUT = {'export', 'exporti', 'exports', 'hide', 'default_exp'}
 
+# %% ../nbs/98_docs.ipynb #07b4e437
 def keep_outputs(path, # a notebook file, rewritten in place
                  skip_flags=None, # cell flags not executed (default: tst_flags)
                 ) -> int:

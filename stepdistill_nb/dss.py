@@ -21,6 +21,7 @@ TASKS = {
 }
 _answer = re.compile(r'(?:so\s+)?the answer is', re.I)
 
+# %% ../nbs/01_dss.ipynb #26f07c02
 def cut_continuation(text:str, task:str) -> str:
     "Cut a raw few-shot continuation where the next exemplar begins."
     return re.split(TASKS[task]['next_exemplar'], text, maxsplit=1)[0].strip()
@@ -30,16 +31,20 @@ def _label_svamp(s):
     s = s.strip().rstrip('.').strip()
     return s if re.fullmatch(r'[\d\s.+\-*/()]*\d[\d\s.+\-*/()]*', s) else None
 
+# %% ../nbs/01_dss.ipynb #9b40f7c1
 def _label_cqa(s):
     m = re.match(r'\s*\([a-e]\)\s*(.+?)\.?\s*$', s, re.S)
     return m.group(1).strip() if m else None
 
+# %% ../nbs/01_dss.ipynb #b843a452
 def _label_anli(s):
     m = re.match(r'\s*(entailment|neutral|contradiction)\b', s, re.I)
     return m.group(1).lower() if m else None
 
+# %% ../nbs/01_dss.ipynb #24c0ddd3
 _label_parsers = {'svamp': _label_svamp, 'cqa': _label_cqa, 'anli1': _label_anli}
 
+# %% ../nbs/01_dss.ipynb #90de7126
 def parse_continuation(text:str, task:str) -> dict:
     "Split a raw continuation into `rationale`, `llm_label` and `parse_error` (None when it parsed)."
     cut = cut_continuation(text, task)
@@ -55,6 +60,7 @@ def parse_continuation(text:str, task:str) -> dict:
 # %% ../nbs/01_dss.ipynb #d0b92cf9
 ANLI_LABELS = ['entailment', 'neutral', 'contradiction']
 
+# %% ../nbs/01_dss.ipynb #a365aeb7
 def gold_record(name:str, raw:dict, i:int, split:str, sep:str='</s>') -> dict:
     "One ground-truth line of the release as a generic record (without teacher fields)."
     if name == 'svamp': return dict(id=f'svamp-{split}-{i}', input=raw['input'], label=raw['label'])
@@ -73,9 +79,11 @@ def _gold_path(root, name, split):
         raise DataError(f'ground truth for split {split!r} is missing from the release{hint}', p)
     return p
 
+# %% ../nbs/01_dss.ipynb #307d8149
 def _llm_batches(root, name, split):
     return sorted((Path(root)/name/'llm').glob(f'{split}_CoT_*.json'), key=lambda p: int(p.stem.rsplit('_', 1)[1]))
 
+# %% ../nbs/01_dss.ipynb #8ba0c9e8
 def read_release(name:str, root, split:str, sep:str='</s>') -> list:
     "Ground truth of `split` merged with PaLM's parsed continuations, as generic records."
     if name not in TASKS: raise ValueError(f'unknown dataset {name!r}: choose one of {list(TASKS)}')
@@ -113,11 +121,13 @@ def metric_for(name:str) -> str:
 from fastcore.script import call_parse
 from json import dumps as _dumps
 
+# %% ../nbs/01_dss.ipynb #fa1eaa18
 def load_any(name_or_path, root='../shared/data/dss', split:str=None):
     "A released dataset by name, or any source `load_examples` reads."
     if name_or_path in TASKS: return load_dss(name_or_path, root, split or 'train')
     return load_examples(name_or_path, split=split)
 
+# %% ../nbs/01_dss.ipynb #9724d2da
 def format_summary(name:str, s:dict) -> str:
     "A human-readable rendering of `summarize`'s dict."
     pct = lambda x: 'n/a' if x is None else f'{100*x:.1f}%'
@@ -130,6 +140,7 @@ def format_summary(name:str, s:dict) -> str:
              f"  labels ({s['distinct_labels']} distinct), most common: {s['labels']}"]
     return '\n'.join(lines)
 
+# %% ../nbs/01_dss.ipynb #787c588c
 @call_parse
 def inspect_cmd(name_or_path:str, # a released dataset name (svamp, cqa, anli1) or a data file / dataset folder
                 root:str='../shared/data/dss', # root of the released data

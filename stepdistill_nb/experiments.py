@@ -21,6 +21,7 @@ def experiments_dir() -> Path:
         if (d/'settings.ini').exists() and (d/'experiments').is_dir(): return d/'experiments'
     raise FileNotFoundError('no experiments/ folder found above the current directory; set $STEPDISTILL_EXPERIMENTS')
 
+# %% ../nbs/11_experiments.ipynb #cfca221a
 def list_experiments(folder=None) -> dict:
     "Experiment name -> its parameters with their defaults (read by papermill)."
     import papermill as pm
@@ -55,6 +56,7 @@ def _versions():
         except md.PackageNotFoundError: pass
     return out
 
+# %% ../nbs/11_experiments.ipynb #70c9126a
 def describe_failure(e:Exception) -> str:
     "`ErrorType: message` of a failed run: the failing cell's error for papermill, else the exception's last line."
     if getattr(e, 'ename', None):
@@ -62,6 +64,7 @@ def describe_failure(e:Exception) -> str:
         return f'{e.ename}: {msg}'[:500] if msg else e.ename
     return str(e).strip().splitlines()[-1][:500] if str(e).strip() else type(e).__name__
 
+# %% ../nbs/11_experiments.ipynb #fd115b54
 def run_experiment(name:str, # experiment notebook name (without .ipynb)
                    params:dict=None, # parameters overriding the notebook's defaults
                    out=None, # run folder (default: runs/NAME-DATE-PARAMS)
@@ -97,6 +100,7 @@ def _flat(d, prefix=''):
         elif isinstance(v, (int, float, str, bool)) or v is None: out[key] = v
     return out
 
+# %% ../nbs/11_experiments.ipynb #734003a9
 def runs_table(runs='runs'):
     "A DataFrame with one row per run folder under `runs`: run info, parameters and metrics."
     import pandas as pd
@@ -110,6 +114,7 @@ def runs_table(runs='runs'):
                      **{f'param.{k}': v for k, v in _flat(info.get('params')).items()}, **_flat(metrics)})
     return pd.DataFrame(rows)
 
+# %% ../nbs/11_experiments.ipynb #01ffcc2a
 def latest_runs(runs='runs') -> dict:
     "Experiment name -> folder of its newest successful run."
     out = {}
@@ -121,6 +126,7 @@ def latest_runs(runs='runs') -> dict:
 # %% ../nbs/11_experiments.ipynb #ad088bd6
 PUBLISHED = ('report.ipynb', 'run.json', 'metrics.json', '*.png')
 
+# %% ../nbs/11_experiments.ipynb #a995141a
 def publish_run(run, # a run folder written by `run_experiment`
                 reports='reports', # where published reports live
                 name:str=None, # report name (default: the run's experiment)
@@ -145,6 +151,7 @@ def _run_errors() -> tuple:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     return (PapermillExecutionError, CellTimeoutError, DeadKernelError)
 
+# %% ../nbs/11_experiments.ipynb #0bb1bbbf
 def experiment_cmd(argv=None):
     "stepdistill experiment NAME [-p KEY VALUE ...] [--out DIR] | --list | --summary | --publish RUN [NAME]"
     ap = argparse.ArgumentParser(prog='stepdistill experiment', description='Run an experiment notebook through papermill.')

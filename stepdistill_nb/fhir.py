@@ -30,10 +30,12 @@ CASE_RESOURCES = ('Patient', 'Practitioner', 'Observation', 'Condition', 'Medica
                   'Procedure', 'AllergyIntolerance', 'Immunization', 'DiagnosticReport')
 _ABSTRACT = ('Resource', 'DomainResource')
 
+# %% ../nbs/08_fhir.ipynb #9cddb7de
 def resource_types() -> set:
     "All concrete resource types that have search parameters in the registry."
     return set(load_registry()['params']) - set(_ABSTRACT)
 
+# %% ../nbs/08_fhir.ipynb #dfff7967
 @cache
 def search_params(resource:str) -> dict:
     "Every search parameter of `resource` (its own, `DomainResource`'s and `Resource`'s), by code."
@@ -68,6 +70,7 @@ def allowed_modifiers(resource:str, name:str) -> set:
 class FhirQueryError(ValueError):
     "A search URL that cannot be parsed at all."
 
+# %% ../nbs/08_fhir.ipynb #e7ead1e2
 @dataclass(frozen=True)
 class SearchParam:
     name: str              # parameter code, e.g. 'birthdate' or '_has'
@@ -76,6 +79,7 @@ class SearchParam:
     chain: str = ''        # chained part after '.', e.g. 'name' in 'subject.name'
     raw: str = ''          # the value as written (decoded)
 
+# %% ../nbs/08_fhir.ipynb #23011dc6
 @dataclass
 class FhirQuery:
     resource: str
@@ -92,6 +96,7 @@ def split_escaped(s:str, sep:str) -> list:
         i += 1
     return parts + [buf]
 
+# %% ../nbs/08_fhir.ipynb #f7efd9a7
 def unescape(s:str) -> str: return re.sub(r'\\([\\,|$])', r'\1', s)
 
 # %% ../nbs/08_fhir.ipynb #4c87dd65
@@ -102,6 +107,7 @@ def _resource_of(path:str) -> str:
     if not re.fullmatch(r'[A-Za-z][A-Za-z0-9]*', segs[-1]): raise FhirQueryError(f'malformed resource type {segs[-1][:60]!r}')
     return segs[-1]
 
+# %% ../nbs/08_fhir.ipynb #648995d9
 def _param(pair:str) -> SearchParam:
     key, eq, value = pair.partition('=')
     key, value = unquote_plus(key), unquote_plus(value)
@@ -111,6 +117,7 @@ def _param(pair:str) -> SearchParam:
     name, _, modifier = head.partition(':')
     return SearchParam(name, modifier, tuple(split_escaped(value, ',')), chain, value)
 
+# %% ../nbs/08_fhir.ipynb #45a6406e
 def parse_query(q:str) -> FhirQuery:
     "Parse a FHIR search URL (relative, `/`-rooted or absolute) into resource type and parameters."
     q = q.strip()
@@ -123,11 +130,13 @@ _DATE = re.compile(r'(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})
 _NUMBER = re.compile(r'[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?')
 _PREFIX = re.compile(r'^([a-z]{2})(?=[\d+\-.])')
 
+# %% ../nbs/08_fhir.ipynb #c415af13
 def split_prefix(v:str) -> tuple:
     "`('gt', '1990')` for `gt1990`; `('', v)` when `v` has no two-letter prefix before a number."
     m = _PREFIX.match(v)
     return (m.group(1), v[2:]) if m else ('', v)
 
+# %% ../nbs/08_fhir.ipynb #3c49fbe2
 def check_date(v:str):
     m = _DATE.fullmatch(v)
     if not m: return f'malformed date {v!r} (want YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][zone])'
@@ -135,9 +144,11 @@ def check_date(v:str):
     try: datetime(y, mo or 1, d or 1, hh or 0, mi or 0, min(ss or 0, 59))
     except ValueError as e: return f'impossible date {v!r} ({e})'
 
+# %% ../nbs/08_fhir.ipynb #f768dbd4
 def check_number(v:str):
     if not _NUMBER.fullmatch(v): return f'malformed number {v!r}'
 
+# %% ../nbs/08_fhir.ipynb #f4affa7b
 def check_quantity(v:str):
     parts = split_escaped(v, '|')
     if len(parts) not in (1, 3): return f'malformed quantity {v!r} (want number or number|system|code)'
@@ -153,6 +164,7 @@ def check_token(v:str, modifier=''):
     if len(parts) > 2: return f'malformed token {v!r} (more than one unescaped "|")'
     if parts == ['', '']: return 'token "|" has neither system nor code'
 
+# %% ../nbs/08_fhir.ipynb #a5553d38
 def check_reference(v:str, targets, modifier=''):
     if modifier == 'identifier': return check_token(v)
     if re.match(r'https?://|urn:', v): return None
@@ -199,6 +211,7 @@ def _check_result_param(resource, p:SearchParam) -> list:
     if n in ('_include', '_revinclude'): return [f'{n}: {x}' for x in _check_include(resource, n, p.raw, p.modifier == 'iterate')]
     return []
 
+# %% ../nbs/08_fhir.ipynb #a25c258c
 def _check_include(resource, n, v, iterate=False) -> list:
     if v == '*': return []
     bits = v.split(':')
@@ -223,6 +236,7 @@ def _check_param(resource, p:SearchParam) -> list:
     if p.chain: return _check_chain(resource, p, sp, label)
     return [f'{label}: {e}' for v in p.values if (e := check_value(resource, sp, unescape(v) if sp['type'] in ('string', 'uri') else v, p.modifier))]
 
+# %% ../nbs/08_fhir.ipynb #ffe71969
 def _check_chain(resource, p, sp, label) -> list:
     if sp['type'] != 'reference': return [f'{label}: chaining needs a reference parameter, {p.name!r} is {sp["type"]}']
     targets = [p.modifier] if p.modifier in resource_types() else sp.get('target', [])
@@ -231,6 +245,7 @@ def _check_chain(resource, p, sp, label) -> list:
     if not ok: return [f'{label}.{p.chain}: {name!r} is not a parameter of {targets}']
     return _check_param(ok[0], SearchParam(name, p.chain.partition(':')[2].split('.')[0], p.values, p.chain.partition('.')[2], p.raw))
 
+# %% ../nbs/08_fhir.ipynb #bc34bbfd
 def _check_has(resource, p) -> list:
     bits = p.name.split(':')
     if len(bits) < 4 or bits[1] not in resource_types(): return [f'{p.name}: malformed _has (want _has:Type:reference:param)']
@@ -254,6 +269,7 @@ def fold_string(s:str) -> str:
     s = unicodedata.normalize('NFKD', s)
     return ''.join(c for c in s if not unicodedata.combining(c)).casefold().strip()
 
+# %% ../nbs/08_fhir.ipynb #0f71e738
 def _norm_ref(v, sp, modifier):
     "(modifier, value) of a reference alternative in normal form: `Type/id` when the type is known."
     targets = sp.get('target', [])
@@ -262,10 +278,12 @@ def _norm_ref(v, sp, modifier):
     if '/' not in v and len(targets) == 1 and modifier == '': return '', f'{targets[0]}/{v}'
     return modifier, v
 
+# %% ../nbs/08_fhir.ipynb #48a50a5c
 def _norm_ordered(v):
     pre, rest = split_prefix(v)
     return rest if pre in ('', 'eq') else pre + rest
 
+# %% ../nbs/08_fhir.ipynb #d06a6afb
 def _norm_date(v):
     "`gt`/`lt` on a date written at year or month precision, at day precision (`gt1990` -> `gt1990-12-31`)."
     pre, d = split_prefix(v)
@@ -289,6 +307,7 @@ def _norm_value(resource, p:SearchParam, sp) -> tuple:
         mod, vals = (pairs[0][0] if pairs else mod), [v for _, v in pairs]
     return mod, tuple(sorted(set(vals)))
 
+# %% ../nbs/08_fhir.ipynb #10d99c16
 def _norm_result(p:SearchParam):
     if p.name == '_count': return p.name, '', (str(int(p.raw)) if p.raw.isdigit() else p.raw,)
     if p.name == '_sort': return p.name, '', tuple(p.values)          # order matters
@@ -304,6 +323,7 @@ def _chained(resource, p:SearchParam):
     sub = SearchParam(name, mod, p.values, p.chain.partition('.')[2], p.raw)
     return sub, next((search_params(t)[name] for t in targets if name in search_params(t)), None)
 
+# %% ../nbs/08_fhir.ipynb #21e1ecf6
 def normal_params(q) -> tuple:
     "The sorted, de-duplicated `(name, modifier, chain, values)` items of a query's normal form."
     fq = q if isinstance(q, FhirQuery) else parse_query(q)
@@ -317,11 +337,13 @@ def normal_params(q) -> tuple:
         out.add((p.name, mod, p.chain, vals))
     return tuple(sorted(out))
 
+# %% ../nbs/08_fhir.ipynb #32c8e382
 def _render(item) -> str:
     name, mod, chain, vals = item
     key = name + (f':{mod}' if mod else '') + (f'.{chain}' if chain else '')
     return quote(key, safe=":._-") + '=' + ','.join(quote(v, safe=":/|$.-_~\\*") for v in vals)
 
+# %% ../nbs/08_fhir.ipynb #ddbda26d
 def normalize_query(q:str) -> str:
     "`q` in normal form: `Type?` + sorted parameters, folded strings, `Type/id` references, no `eq`, no base URL."
     fq = parse_query(q)

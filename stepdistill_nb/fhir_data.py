@@ -26,6 +26,7 @@ def held_out(variants) -> set:
     n = len(variants)
     return set(range(n - n//3, n)) if n >= 6 else {n-1} if n >= 3 else set()
 
+# %% ../nbs/09_fhir_data.ipynb #e83067ec
 @dataclass
 class Ctx:
     rng: random.Random
@@ -106,6 +107,7 @@ STATES = [('MA', 'Massachusetts'), ('NY', 'New York'), ('CA', 'California'), ('T
 # %% ../nbs/09_fhir_data.ipynb #4d25d27c
 MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']
 
+# %% ../nbs/09_fhir_data.ipynb #231fb65d
 def _day(c, y):
     "A random day in year `y`, and the ways to write it."
     m, d = c.rng.randint(1, 12), c.rng.randint(1, 28)
@@ -114,6 +116,7 @@ def _day(c, y):
     return iso, c.say('day', ['{d} {M} {y}', '{M} {d}, {y}', '{iso}', '{Ms} {d} {y}', 'the {d}{th} of {M} {y}'],
                       d=d, th=th, M=MONTHS[m-1], Ms=MONTHS[m-1][:3], y=y, iso=iso)
 
+# %% ../nbs/09_fhir_data.ipynb #be1a83d1
 def date_phrase(c, lo=1940, hi=2025):
     "(words, [FHIR values], explanation) for a random date constraint between years `lo` and `hi`."
     y, kind = c.rng.randint(lo, hi), c.rng.choice(['after_y', 'before_y', 'in_y', 'since_m', 'in_m', 'on_d', 'between_y', 'before_d', 'after_d'])
@@ -140,8 +143,10 @@ class Part:
     why: str          # oracle explanation
     pre: str = ''     # optional phrase before the noun: 'female'
 
+# %% ../nbs/09_fhir_data.ipynb #714dc910
 def _q(k, v): return f'{k}={v}'
 
+# %% ../nbs/09_fhir_data.ipynb #522ae4d7
 def date_part(c, param, verbs, lo=1940, hi=2025):
     "A date constraint on `param`, introduced by one of `verbs` ('born', 'recorded'...)."
     words, vals, expl = date_phrase(c, lo, hi)
@@ -149,6 +154,7 @@ def date_part(c, param, verbs, lo=1940, hi=2025):
     pairs = [(param, v) for v in vals]
     return Part(pairs, f'{verb} {words}', f"'{verb} {words}' is a {param} constraint: {expl} -> {'&'.join(_q(*p) for p in pairs)}.")
 
+# %% ../nbs/09_fhir_data.ipynb #518693fe
 def code_part(c, key, param, system, table, frames, sysname):
     "A coded constraint: a concept from `table` said by name or by code -> `param=system|code`."
     code, names = c.rng.choice(table)
@@ -164,6 +170,7 @@ def gender(c):
     return Part([('gender', g)], c.say('gender.post', ['who are {g}', 'of {g} gender', 'with sex {g}', 'that are {g}', 'with gender {g}', 'sex: {g}'], g=g),
                 f"'{g}' is the administrative gender -> gender={g}.", pre=word[0])
 
+# %% ../nbs/09_fhir_data.ipynb #7886d643
 def person_name(c):
     kind = c.rng.choice(['given', 'family', 'given', 'family', 'exact', 'contains', 'name'])
     g, f = c.pick('given', GIVEN), c.pick('family', FAMILY)
@@ -174,6 +181,7 @@ def person_name(c):
     s = f[1:4].lower()
     return Part([('name:contains', s)], c.say('contains', ["whose name contains '{s}'", "with '{s}' anywhere in their name", "with a name including the letters {s}"], s=s), f"'contains {s}' needs the :contains modifier on name -> name:contains={s}.")
 
+# %% ../nbs/09_fhir_data.ipynb #e82116ae
 def address(c):
     if c.rng.random() < 0.6:
         city = c.pick('city', CITIES)
@@ -181,27 +189,32 @@ def address(c):
     code, name = c.rng.choice(STATES)
     return Part([('address-state', code)], c.say('state', ['living in {x}', 'from {x}', 'whose address is in {x}'], x=name), f"'{name}' is the state {code} -> address-state={code}.")
 
+# %% ../nbs/09_fhir_data.ipynb #64099f6b
 def mrn(c):
     v = str(c.rng.randint(100000, 999999))
     return Part([('identifier', v)], c.say('mrn', ['with MRN {v}', 'with medical record number {v}', 'MRN {v}', 'with identifier {v}', 'whose identifier is {v}', 'with record number {v}'], v=v), f"'{v}' is an identifier -> identifier={v}.")
 
+# %% ../nbs/09_fhir_data.ipynb #bd78f237
 def deceased(c):
     dead = c.rng.random() < 0.5
     v = 'true' if dead else 'false'
     return Part([('deceased', v)], c.say(f'deceased.{v}', ['who have died', 'who are deceased', 'that passed away'] if dead else ['who are alive', 'still living', 'not deceased']),
                 f"{'dead' if dead else 'alive'} -> deceased={v}.", pre='deceased' if dead else 'living')
 
+# %% ../nbs/09_fhir_data.ipynb #7a87c601
 def email_missing(c):
     has = c.rng.random() < 0.5
     v = 'false' if has else 'true'
     return Part([('email:missing', v)], c.say(f'email.{v}', ['with an email address on file', 'who have an email', 'with a recorded email'] if has else ['without an email address', 'with no email on record', 'missing an email']),
                 f"{'having' if has else 'lacking'} an email is the :missing modifier -> email:missing={v}.")
 
+# %% ../nbs/09_fhir_data.ipynb #1f4ccfb8
 def active_practitioner(c):
     v = c.rng.choice(['true', 'false'])
     return Part([('active', v)], c.say(f'active.{v}', ['who are currently active', 'still practising', 'with an active record'] if v == 'true' else ['who are no longer active', 'with inactive records', 'that are inactive']),
                 f"{'active' if v == 'true' else 'inactive'} records -> active={v}.", pre='active' if v == 'true' else 'inactive')
 
+# %% ../nbs/09_fhir_data.ipynb #3253f8e3
 def npi(c):
     v = str(c.rng.randint(1000000000, 1999999999))
     return Part([('identifier', f'http://hl7.org/fhir/sid/us-npi|{v}')], c.say('npi', ['with NPI {v}', 'whose NPI number is {v}', 'identified by National Provider Identifier {v}'], v=v),
@@ -218,23 +231,28 @@ def vital_value(c):
     return Part(q, c.say('vital.frame', ['with {x}', 'showing {x}', 'where the patient had {x}'], x=said),
                 f"'{name}' is LOINC {code} -> code={LOINC}|{code}; '{rel} {v} {said_unit}' is {pre} {v} in UCUM {unit} -> value-quantity={pre}{v}|{UCUM}|{unit}.")
 
+# %% ../nbs/09_fhir_data.ipynb #bb10fcc9
 PANELS = [('85354-9', ['blood pressure', 'BP', 'blood pressure panel'])]   # searched by code only (values live in components)
 
+# %% ../nbs/09_fhir_data.ipynb #3e430812
 def obs_code(c):
     code, names, *_ = c.rng.choice(VITALS + PANELS)
     name = c.rng.choice(names)
     said = c.say('obs.said', ['{n}', '{n} (LOINC {code})', 'LOINC {code}'], n=name, code=code)
     return Part([('code', f'{LOINC}|{code}')], c.say('obs.code', ['of {x}', 'for {x}', 'measuring {x}', 'coded {x}'], x=said), f"'{said}' is LOINC {code} ({names[0]}) -> code={LOINC}|{code}.")
 
+# %% ../nbs/09_fhir_data.ipynb #1601a029
 def obs_text(c):
     w = c.rng.choice(['glucose', 'cholesterol', 'pressure', 'hemoglobin', 'weight'])
     return Part([('code:text', w)], c.say('obs.text', ["whose code text mentions '{w}'", "described as '{w}'", "with '{w}' in the test name"], w=w), f"matching the code's text uses :text -> code:text={w}.")
 
+# %% ../nbs/09_fhir_data.ipynb #bc9dc868
 def category(c):
     cat, words = c.rng.choice([('vital-signs', ['vital sign', 'vitals']), ('laboratory', ['lab', 'laboratory']), ('social-history', ['social history', 'social-history']), ('survey', ['survey', 'questionnaire'])])
     w = c.rng.choice(words)
     return Part([('category', cat)], c.say('category', ['in the {w} category', 'categorised as {w}', 'of category {w}'], w=w), f"'{w}' is the observation category {cat} -> category={cat}.", pre=w)
 
+# %% ../nbs/09_fhir_data.ipynb #f70d8bae
 def status(c, codes, key='status', param='status', pre=True):
     code = c.rng.choice(codes)
     word = code.replace('-', ' ')
@@ -242,36 +260,43 @@ def status(c, codes, key='status', param='status', pre=True):
         return Part([(f'{param}:not', code)], c.say(f'{key}.not', ['that are not {w}', 'not {w}', 'whose {p} is not {w}', 'other than {w}', 'whose {p} is anything but {w}', 'excluding {w} ones'], w=word, p=param.replace('-', ' ')), f"'not {word}' is the :not modifier -> {param}:not={code}.")
     return Part([(param, code)], c.say(key, ['with {p} {w}', 'that are {w}', 'marked {w}', 'having {p} {w}', 'with a {p} of {w}', '{p} {w}', 'in {w} {p}', 'whose {p} is {w}', 'where {p} = {w}'], w=word, p=param.replace('-', ' ')), f"'{word}' is the {param} code {code} -> {param}={code}.", pre=word if pre else '')
 
+# %% ../nbs/09_fhir_data.ipynb #ceecb4d2
 def patient_ref(c):
     made_up = [str(c.rng.randint(1, 99999)), f'pat-{c.rng.randint(100, 999)}', f'example-{c.rng.randint(1, 50)}']
     pid = c.pick('patient', made_up) if (c.population or {}).get('patient') else c.rng.choice(made_up)
     return Part([('patient', f'Patient/{pid}')], c.say('patient', ['for patient {p}', 'belonging to patient {p}', 'of patient {p}', 'patient {p}', 'for patient id {p}', 'of the patient with id {p}', 'for Patient/{p}', 'for pt {p}', 'about patient {p}'], p=pid),
                 f"'patient {pid}' is a reference to Patient/{pid} -> patient=Patient/{pid}.")
 
+# %% ../nbs/09_fhir_data.ipynb #704e9558
 def onset_missing(c):
     return Part([('abatement-date:missing', 'true')], c.say('abate', ['with no abatement date', 'that have not resolved (no abatement date)', 'lacking an abatement date']),
                 "no abatement date is the :missing modifier -> abatement-date:missing=true.")
 
+# %% ../nbs/09_fhir_data.ipynb #22ca037a
 def enc_class(c):
     code, words = c.rng.choice(ENC_CLASSES)
     w = c.rng.choice(words)
     return Part([('class', f'{ACTCODE}|{code}')], c.say('class', ['that were {w}', 'of class {w}', 'in the {w} setting'], w=w), f"'{w}' is the v3 ActCode {code} -> class={ACTCODE}|{code}.", pre=w)
 
+# %% ../nbs/09_fhir_data.ipynb #e64069b8
 def enc_length(c):
     n, u, said = c.rng.choice([(c.rng.randint(1, 10), 'd', 'days'), (c.rng.randint(2, 48), 'h', 'hours')])
     rel, pre = c.rng.choice([('longer than', 'gt'), ('more than', 'gt'), ('shorter than', 'lt'), ('at least', 'ge')])
     return Part([('length', f'{pre}{n}|{UCUM}|{u}')], c.say('length', ['lasting {r} {n} {s}', 'with a length {r} {n} {s}', 'that took {r} {n} {s}'], r=rel, n=n, s=said),
                 f"'{rel} {n} {said}' is a length {pre} {n} {u} (UCUM) -> length={pre}{n}|{UCUM}|{u}.")
 
+# %% ../nbs/09_fhir_data.ipynb #b8946a43
 def criticality(c):
     v = c.rng.choice(['high', 'low', 'unable-to-assess'])
     w = v.replace('-', ' ')
     return Part([('criticality', v)], c.say('crit', ['with {w} criticality', 'of {w} criticality', 'rated {w} risk'], w=w), f"'{w} criticality' -> criticality={v}.", pre=f'{w}-criticality' if v != 'unable-to-assess' else '')
 
+# %% ../nbs/09_fhir_data.ipynb #31a480d0
 def allergy_category(c):
     v = c.rng.choice(['food', 'medication', 'environment', 'biologic'])
     return Part([('category', v)], c.say('acat', ['to {w}', 'in the {w} category', 'of category {w}'], w=v), f"'{v}' is the allergy category {v} -> category={v}.", pre=v)
 
+# %% ../nbs/09_fhir_data.ipynb #ecc0facf
 def allergy_type(c):
     v = c.rng.choice(['allergy', 'intolerance'])
     return Part([('type', v)], c.say('atype', ['recorded as {w}', 'of type {w}', 'classified as an {w}'], w=v), f"'{v}' is the type {v} -> type={v}.")
@@ -325,18 +350,23 @@ INCLUDE = {'Observation': ('patient', 'the patient'), 'Condition': ('patient', '
 # %% ../nbs/09_fhir_data.ipynb #e7d10f1b
 def slot_names(resource): return [f'{resource}.{i}' for i in range(len(SLOTS[resource]))]
 
+# %% ../nbs/09_fhir_data.ipynb #e8ec23c8
 def held_pair(a, b) -> bool:
     "Is the combination of slots `a` and `b` reserved for the test split?"
     return zlib.crc32('+'.join(sorted((a, b))).encode()) % 4 == 0
 
+# %% ../nbs/09_fhir_data.ipynb #48784d7b
 def slot_params(resource) -> list:
     "The parameter names each slot of `resource` can produce (found by drawing it 50 times)."
     if resource not in _SLOT_PARAMS:
         c = Ctx(random.Random(0), 'test')
         _SLOT_PARAMS[resource] = [set().union(*(_names(f(c)) for _ in range(50))) for f in SLOTS[resource]]
     return _SLOT_PARAMS[resource]
+
+# %% ../nbs/09_fhir_data.ipynb #2deec963
 _SLOT_PARAMS = {}
 
+# %% ../nbs/09_fhir_data.ipynb #8cb787ec
 def choose_slots(c, resource, k) -> list:
     "`k` distinct slot indices of `resource` (not wholly skipped): no reserved pair in train, one in test when possible."
     names, skip = slot_names(resource), set((c.skip or {}).get(resource, ()))
@@ -380,6 +410,7 @@ FRAMES = ['{x}', 'Find {x}.', 'Show me {x}', 'List {x}', 'Get {x}', 'I need {x}.
           'Fetch {x} from the FHIR server', 'Any {x}?', 'Lookup: {x}']
 COUNT_FRAMES = ['How many {x} are there?', 'Count the {x}.', 'What is the number of {x}?', 'Give me the total count of {x}.']
 
+# %% ../nbs/09_fhir_data.ipynb #1e684c01
 def _join(c, phrases):
     if len(phrases) < 2: return ''.join(phrases)
     return c.say('join', ['{a} and {b}', '{a}, {b}', '{a} {b}', '{a} as well as {b}', '{a}, and {b}', '{a}; {b}'], a=', '.join(phrases[:-1]), b=phrases[-1])
@@ -398,6 +429,7 @@ SHORTHAND = [  # (pattern, replacements): clinical shorthand and typing habits, 
 ]
 TYPED_SHARE = 0.3   # the share of training requests rewritten by `typed`
 
+# %% ../nbs/09_fhir_data.ipynb #65c433ac
 def typed(c, text:str) -> str:
     "`text` as it is often typed: lower case, no closing punctuation, some clinical shorthand (each by chance)."
     for pat, subs in SHORTHAND:
@@ -410,6 +442,7 @@ def typed(c, text:str) -> str:
 # %% ../nbs/09_fhir_data.ipynb #36bee227
 def _names(part): return {k.split(':')[0] for k, _ in part.pairs}
 
+# %% ../nbs/09_fhir_data.ipynb #1bcff8b3
 def draw_parts(c, resource) -> tuple:
     "(slot names, parts) of a request: 1-4 parts in train (mostly 2-3), 2-4 in test (mostly 3); no parameter constrained by two parts, none in `c.skip`."
     names = slot_names(resource)
@@ -420,6 +453,7 @@ def draw_parts(c, resource) -> tuple:
         if sum(len(_names(p)) for p in parts) == len(set().union(*map(_names, parts))): return [names[i] for i in idx], parts
     raise RuntimeError(f'cannot draw compatible parts for {resource}')
 
+# %% ../nbs/09_fhir_data.ipynb #896ff249
 def make_request(c, resource=None) -> dict:
     "One generated example: input, label (the gold query), rationale (oracle), domain, and the templates used."
     resource = resource or c.rng.choice(CASE_RESOURCES)
@@ -466,6 +500,7 @@ def to_dataset(records) -> datasets.Dataset:
     if not records: return datasets.Dataset.from_dict({f: [] for f in FIELDS}, features=FEATURES)  # from_list([]) loses the columns
     return datasets.Dataset.from_list([{f: r.get(f) for f in FIELDS} for r in records], features=FEATURES)
 
+# %% ../nbs/09_fhir_data.ipynb #285b6312
 def generate_fhir_dataset(n_train:int=2000, # training examples
                           n_test:int=500, # test examples (harder: held-out phrasings/combinations)
                           seed:int=0, # random seed
@@ -482,6 +517,7 @@ def held_templates(records) -> set:
     "The held-out template ids used by `records`."
     return {t for r in records for t in r['templates'] if t.endswith('*')}
 
+# %% ../nbs/09_fhir_data.ipynb #4ef52047
 def held_pairs(records) -> set:
     "The reserved slot combinations used by `records`."
     return {(a, b) for r in records for i, a in enumerate(r['slots']) for b in r['slots'][i+1:] if held_pair(a, b)}
@@ -498,6 +534,7 @@ GLOSSARY = [  # (resource, phrasing key, parameter, system, concepts [(code, nam
     ('Encounter', 'class', 'class', ACTCODE, ENC_CLASSES, ['that were {x}', 'of class {x}', 'in the {x} setting']),
 ]
 
+# %% ../nbs/09_fhir_data.ipynb #e1c1f00f
 def glossary_records(seed:int=0, # random seed of the phrasings
                      repeats:int=1, # rows per concept name
                     ) -> list:

@@ -27,6 +27,7 @@ def param_items(q:str) -> set:
     except (FhirQueryError, ValueError): return set()
     return {(fq.resource, *item) for item in normal_params(fq)}
 
+# %% ../nbs/10_fhir_eval.ipynb #943962b6
 def prf(tp, n_pred, n_gold) -> dict:
     "Precision, recall and F1 from counts (0 when undefined)."
     p, r = tp / n_pred if n_pred else 0.0, tp / n_gold if n_gold else 0.0
@@ -37,6 +38,7 @@ def _resource(q):
     try: return parse_query(q).resource
     except (FhirQueryError, ValueError): return None
 
+# %% ../nbs/10_fhir_eval.ipynb #ce6422f2
 def _scores(preds, golds) -> dict:
     n = len(golds)
     items = [(param_items(p), param_items(g)) for p, g in zip(preds, golds)]
@@ -48,6 +50,7 @@ def _scores(preds, golds) -> dict:
                 resource=sum(_resource(p) == _resource(g) for p, g in zip(preds, golds)) / n,
                 param_precision=s['precision'], param_recall=s['recall'], param_f1=s['f1'])
 
+# %% ../nbs/10_fhir_eval.ipynb #da5f1d14
 def _per_param(preds, golds) -> dict:
     c = collections.defaultdict(lambda: [0, 0, 0])  # tp, pred, gold per parameter name
     for p, g in zip(preds, golds):
@@ -78,8 +81,11 @@ def fhir_equivalence(preds:list, golds:list) -> float:
 
 # %% ../nbs/10_fhir_eval.ipynb #4334d6bc
 def sekmet_available() -> bool: return importlib.util.find_spec('sekmet') is not None
+
+# %% ../nbs/10_fhir_eval.ipynb #8ab89b8c
 def synthea_available() -> bool: return importlib.util.find_spec('synthea') is not None or shutil.which('synthea', path=str(Path(sys.executable).parent)) is not None
 
+# %% ../nbs/10_fhir_eval.ipynb #01f577fd
 def _settings(port, data_dir) -> str:
     return '\n'.join([f'base_url: http://127.0.0.1:{port}/fhir', 'host: 127.0.0.1', f'port: {port}', f'data_dir: {data_dir}',
                       'simulator: {enabled: false}', 'log_inbound: false', ''])
@@ -111,6 +117,7 @@ def _wait_up(srv, proc, timeout):
         time.sleep(0.3)
     raise TimeoutError(f'the FHIR server at {srv.base} did not answer within {timeout}s')
 
+# %% ../nbs/10_fhir_eval.ipynb #2fa9bd7b
 @contextmanager
 def fhir_server(port:int=None, # port on 127.0.0.1 (default: a free one)
                 data_dir:str=None, # where the server keeps its database (default: a temporary directory, removed after)
@@ -162,6 +169,7 @@ def as_upserts(bundle:dict) -> dict:
         out['entry'].append(e)
     return out
 
+# %% ../nbs/10_fhir_eval.ipynb #b8431eb1
 def bundle_patient_ids(paths:list) -> list:
     "The ids of the Patient resources in Synthea bundles `paths` (their ids once loaded with `load_bundles`)."
     return [e['resource']['id'] for p in paths for e in json.loads(Path(p).read_text()).get('entry', [])
@@ -213,6 +221,7 @@ def encode_query(q:str) -> str:
     return fq.resource + '?' + '&'.join(quote(unquote_plus(k), safe=':._-') + '=' + quote(unquote_plus(v), safe='')
                                         for k, _, v in pairs)
 
+# %% ../nbs/10_fhir_eval.ipynb #126338ae
 def _outcome(body): return '; '.join(i.get('diagnostics', '') for i in (body or {}).get('issue', [])) or json.dumps(body)[:200]
 
 # %% ../nbs/10_fhir_eval.ipynb #f7e44404
@@ -254,6 +263,7 @@ def execution_match(preds:list, # predicted queries
     return dict(_exec_summary(rows), per_domain={d: _exec_summary([r for r in rows if r['domain'] == d]) for d in sorted(set(domains))},
                 details=rows)
 
+# %% ../nbs/10_fhir_eval.ipynb #be7d7d3e
 def _exec_summary(rows) -> dict:
     c = collections.Counter(r['outcome'] for r in rows)
     ran = len(rows) - c['server_gap']
@@ -266,6 +276,7 @@ def _exec_summary(rows) -> dict:
 # %% ../nbs/10_fhir_eval.ipynb #c19fb4af
 _SAMPLE = {'string': 'a', 'token': 'x', 'date': '2020', 'number': '1', 'quantity': '1', 'uri': 'http://example.org/x', 'special': 'x'}
 
+# %% ../nbs/10_fhir_eval.ipynb #027b8dd1
 def sample_value(sp:dict, modifier='') -> str:
     "A well-formed value for a parameter definition `sp` (and modifier)."
     if modifier == 'missing': return 'true'
@@ -274,6 +285,7 @@ def sample_value(sp:dict, modifier='') -> str:
     if sp['type'] == 'composite': return '$'.join(_SAMPLE[t] for t in sp['components'])
     return _SAMPLE[sp['type']]
 
+# %% ../nbs/10_fhir_eval.ipynb #3604e344
 def probe_queries(resources=CASE_RESOURCES) -> list:
     "One query per (resource, parameter) and per (resource, parameter, modifier) of the registry."
     out = []
@@ -297,6 +309,7 @@ def _silent_gaps(srv) -> list:
     if a[0] == b[0] == 'ok' and a[1] == b[1] and a[1]: gaps.append('value-quantity ignores the unit: body height > 0 cm and > 0 kg select the same observations')
     return gaps
 
+# %% ../nbs/10_fhir_eval.ipynb #87fff6e3
 def probe_server(srv:FhirServer, resources=CASE_RESOURCES) -> dict:
     "Which valid registry queries the server rejects (with its reason), plus silent semantic gaps."
     rejected = {}

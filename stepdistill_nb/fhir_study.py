@@ -24,14 +24,17 @@ from .fhir_eval import fhir_equivalence   # also reachable here: students saved 
 _ECHO = re.compile(r'^\W*(?:request\s*:|translate a clinical request into|note\s*:\s*(?:the answer|a previous answer))', re.I)
 _LABEL = re.compile(r'^\W*(?:explanation|rationale)\s*:\**\s*', re.I)
 
+# %% ../nbs/13_fhir_study.ipynb #bca77faa
 def _same(a:str, b:str) -> bool: return bool(b) and ' '.join(a.lower().split()).strip('*"\' .') == ' '.join(b.lower().split()).strip('"\' .')
 
+# %% ../nbs/13_fhir_study.ipynb #ac1bf279
 def strip_echo(text:str, record:dict=None) -> str:
     "`text` without echoed prompt lines (`Request: ...`, the request itself, the instruction) and `Explanation:` labels."
     req = (record or {}).get('input') or ''
     lines = [_LABEL.sub('', l).strip() for l in (text or '').split('\n') if not _ECHO.match(l) and not _same(l, req)]
     return re.sub(r'\n{3,}', '\n\n', '\n'.join(lines)).strip()
 
+# %% ../nbs/13_fhir_study.ipynb #1113b8d1
 def drop_cut_sentence(text:str) -> str:
     "`text` without a last sentence cut off mid-way (by the token budget), when an earlier one on its last line ended."
     head, nl, last = (text or '').rpartition('\n')
@@ -41,11 +44,13 @@ def drop_cut_sentence(text:str) -> str:
 # %% ../nbs/13_fhir_study.ipynb #95ca3cb6
 _query = re.compile(r'(?:^|\n)\s*\**(?:final\s+)?query\s*:\s*\**\s*', re.I)
 
+# %% ../nbs/13_fhir_study.ipynb #28f6c53b
 def clean_query(s:str) -> str:
     "The query on the first line of `s`, without markdown backticks, quotes or a trailing period."
     line = s.strip().strip('`').strip().split('\n')[0].strip().strip('`"\' ')
     return re.sub(r'\.$', '', line.replace('GET ', '').strip())
 
+# %% ../nbs/13_fhir_study.ipynb #82d4c00d
 def parse_fhir(text:str, record:dict=None) -> dict:
     "Split a teacher completion into rationale (echo stripped) and query (`llm_label`)."
     hits = list(_query.finditer(text or ''))
@@ -70,11 +75,13 @@ FHIR_SHOTS = [
 _INTRO = ('Translate a clinical request into a FHIR R4 search query. Explain which resource type and which search '
           'parameters (with modifiers and prefixes) the request needs, then give the query on a last line starting with "Query:".\n\n')
 
+# %% ../nbs/13_fhir_study.ipynb #1c1c93cf
 def fhir_few_shot_template(shots:int=2) -> str:
     "The few-shot FHIR prompt template with the first `shots` exemplars."
     ex = ''.join(f'Request: {q}\nExplanation: {r}\nQuery: {a}\n\n' for q, r, a in FHIR_SHOTS[:shots])
     return _INTRO + ex.replace('{', '{{').replace('}', '}}') + 'Request: {input}\nExplanation:'
 
+# %% ../nbs/13_fhir_study.ipynb #a6f94899
 FHIR_STOP = ['\n\nRequest:', '\nRequest:']
 register_prompt('fhir', 'few-shot', fhir_few_shot_template(2), parse_fhir, FHIR_STOP)
 register_prompt('fhir', 'zero-shot', _INTRO + 'Request: {input}\nLet\'s think step by step. Explanation:', parse_fhir, FHIR_STOP)
@@ -84,13 +91,16 @@ _LC_INTRO = ('Explain why a FHIR R4 search query answers a clinical request: whi
              'words of the request become which search parameters (with modifiers and prefixes). Do not repeat the request '
              'or the query.\n\n')
 
+# %% ../nbs/13_fhir_study.ipynb #90dbd0f2
 def fhir_conditioned_template(shots:int=2) -> str:
     "The label-conditioned FHIR prompt template: `shots` worked requests as request, query, explanation; then the record's."
     ex = ''.join(f'Request: {q}\nQuery: {a}\nExplanation: {r}\n\n' for q, r, a in FHIR_SHOTS[:shots])
     return _LC_INTRO + ex.replace('{', '{{').replace('}', '}}') + 'Request: {input}\nQuery: {label}\nExplanation:'
 
+# %% ../nbs/13_fhir_study.ipynb #7900b3ba
 def _norm(s:str) -> str: return ' '.join((s or '').lower().split()).strip(' .?!')
 
+# %% ../nbs/13_fhir_study.ipynb #76aee076
 def drop_restatements(rationale:str, record:dict) -> str:
     "`rationale` without the sentences that contain the whole request (of 4 words or more) or the whole gold query."
     req, q = _norm(record.get('input')), _norm(record.get('label'))
@@ -98,12 +108,14 @@ def drop_restatements(rationale:str, record:dict) -> str:
     sents = re.split(r'(?<=[.!?])\s+', rationale or '')
     return ' '.join(s for s in sents if not ((req and req in _norm(s)) or (q and q in _norm(s)))).strip()
 
+# %% ../nbs/13_fhir_study.ipynb #b63b6d74
 def parse_fhir_conditioned(text:str, record:dict) -> dict:
     "Parser of the label-conditioned prompt: the rationale, cleaned; `llm_label` is the record's gold query."
     body = '\n'.join(l for l in (text or '').split('\n') if not _query.match('\n' + l))
     rationale = drop_restatements(drop_cut_sentence(strip_echo(body, record)), record) or None
     return dict(rationale=rationale, llm_label=record.get('label'), parse_error=None if rationale else 'empty rationale')
 
+# %% ../nbs/13_fhir_study.ipynb #3914d729
 register_prompt('fhir', 'label-conditioned', fhir_conditioned_template(2), parse_fhir_conditioned, FHIR_STOP)
 
 # %% ../nbs/13_fhir_study.ipynb #9d10c13e
@@ -111,8 +123,10 @@ def gbnf_literal(s:str) -> str:
     "`s` as a GBNF string literal."
     return '"' + s.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n') + '"'
 
+# %% ../nbs/13_fhir_study.ipynb #d255b05a
 def _alts(names) -> str: return ' | '.join(map(gbnf_literal, sorted(names)))
 
+# %% ../nbs/13_fhir_study.ipynb #8ec26a09
 def fhir_query_gbnf(resources=None, # resource types (default: all of the registry's)
                     root:str='query', # name of the rule of a whole query
                     max_params:int=8, # most parameters in a query
@@ -159,6 +173,7 @@ result ::= "_count=" [0-9]{1,4} | "_summary=" ("true" | "false" | "text" | "data
 
 TYPED = ('string', 'token', 'reference', 'date', 'number', 'quantity', 'uri')
 
+# %% ../nbs/13_fhir_study.ipynb #6e7487cd
 def _typed_param_rules(r:str) -> list:
     "Rules of one parameter of resource `r`: its names grouped by search type, each type with its own modifiers and values."
     by = {}
@@ -169,14 +184,15 @@ def _typed_param_rules(r:str) -> list:
     return ([f'p-{r} ::= ' + ' | '.join(alts), f's-{r} ::= "-"? ({_alts(search_params(r))})']
             + [f'n-{r}-{t} ::= {_alts(names)}' for t, names in by.items()])
 
+# %% ../nbs/13_fhir_study.ipynb #87a73f49
 def fhir_query_grammar() -> str:
     "The GBNF of a student's answer: one FHIR search query, values typed, nothing else (`train(..., grammar='stepdistill_nb.fhir_study:fhir_query_grammar')`)."
     return fhir_query_gbnf(root='root', typed=True)
 
-
 # %% ../nbs/13_fhir_study.ipynb #a40fbf50
 FHIR_LEAD = 'The request asks for '
 
+# %% ../nbs/13_fhir_study.ipynb #a53ce41e
 def fhir_gbnf(lead:str=FHIR_LEAD, # forced first words of the explanation ('' for none)
               max_chars:int=300, # longest explanation, characters (about 110 tokens)
               query:bool=True, # end with a line `Query: <FHIR query>` (False: the explanation alone)
@@ -205,10 +221,12 @@ def fhir_retry_prompt(prompt:str, # the prompt the record was first asked with
 # %% ../nbs/13_fhir_study.ipynb #08a5b1f7
 def _annotated(r:dict) -> bool: return r.get('teacher_raw') is not None or bool(r.get('parse_error'))
 
+# %% ../nbs/13_fhir_study.ipynb #18b614e0
 def _reparse(rec, template, c, min_words):
     if c.error is not None: return {**rec, 'rationale': None, 'llm_label': None, 'teacher_raw': None, 'parse_error': f'teacher failed: {c.error}'}
     return {**rec, **parse_completion(template, c.text, rec, min_words), 'teacher_raw': c.text}
 
+# %% ../nbs/13_fhir_study.ipynb #a300d18b
 def _drop(r:dict, tries:int) -> dict:
     return {**r, 'llm_label': None, 'parse_error': f'query dropped after {tries} tries: ' + '; '.join(query_problems(r)[:3])}
 
@@ -249,6 +267,7 @@ def fhir_grammar_for(teacher, style:str='few-shot', grammar=None):
     if grammar is False or not getattr(teacher, 'supports_grammar', False): return None
     return fhir_gbnf() if style != 'label-conditioned' else fhir_gbnf(max_chars=1000, query=False)
 
+# %% ../nbs/13_fhir_study.ipynb #6a295f94
 def fhir_label_stats(recs:list) -> dict:
     "Queries, parse errors, validity and (where there is a gold label) equivalence of the annotated records."
     done = [r for r in recs if _annotated(r)]
@@ -258,6 +277,7 @@ def fhir_label_stats(recs:list) -> dict:
                 valid=round(sum(not query_problems(r) for r in done) / max(1, len(done)), 4),
                 teacher_equivalent=round(eq / len(gold), 4) if gold else None)
 
+# %% ../nbs/13_fhir_study.ipynb #84841bb7
 def annotate_fhir(data, # records in the generic schema (a Dataset or dicts)
                   teacher, # a `Teacher`
                   style:str='few-shot', # prompt style
@@ -284,6 +304,7 @@ def rss_mb() -> float:
     import psutil
     return psutil.Process(os.getpid()).memory_info().rss / 2**20
 
+# %% ../nbs/13_fhir_study.ipynb #ec590be8
 def time_per_query(predict, # callable: list of texts -> list of outputs
                    texts:list, # requests, answered one at a time
                    warmup:int=1, # untimed calls first

@@ -13,6 +13,7 @@ import ast, collections, importlib, math, operator
 _ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.Pow: operator.pow, ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv, ast.USub: operator.neg, ast.UAdd: operator.pos}
 
+# %% ../nbs/00b_metrics.ipynb #e62f53f6
 def _eval(node):
     if isinstance(node, ast.Expression): return _eval(node.body)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool): return node.value
@@ -20,6 +21,7 @@ def _eval(node):
     if isinstance(node, ast.UnaryOp) and type(node.op) in _ops: return _ops[type(node.op)](_eval(node.operand))
     raise ValueError('not arithmetic')
 
+# %% ../nbs/00b_metrics.ipynb #d4be9c83
 def eval_expression(s:str):
     "The value of an arithmetic expression, or None if `s` is not one (or divides by zero)."
     if not s or len(s) > 500: return None
@@ -37,6 +39,7 @@ def labels_equal(pred, gold, metric:str='exact') -> bool:
     if metric == 'exact': return pred.strip() == gold.strip()
     raise ValueError(f"unknown metric {metric!r}: use 'svamp' or 'exact'")
 
+# %% ../nbs/00b_metrics.ipynb #c9d966f8
 def label_accuracy(preds, golds, metric:str='exact') -> float:
     "Share of `preds` equal to `golds` under `metric`."
     preds, golds = list(preds), list(golds)
@@ -47,10 +50,12 @@ def label_accuracy(preds, golds, metric:str='exact') -> float:
 METRICS = {'exact': lambda preds, golds: label_accuracy(preds, golds, 'exact'),
            'svamp': lambda preds, golds: label_accuracy(preds, golds, 'svamp')}
 
+# %% ../nbs/00b_metrics.ipynb #6d268eb9
 def register_metric(name:str, fn):
     "Make `fn(preds, golds) -> float` available as metric `name`."
     METRICS[name] = fn; return fn
 
+# %% ../nbs/00b_metrics.ipynb #425ebb7a
 def get_metric(metric):
     "A metric function from a callable, a registered name, or 'module:function'."
     if callable(metric): return metric

@@ -17,6 +17,7 @@ from .teachers import cut_at_stop
 # %% ../nbs/03_prompts.ipynb #df872e93
 _answer = re.compile(r'(?:so,?\s+)?the\s+(?:final\s+|correct\s+)?answer\s+is\s*:?', re.I)
 
+# %% ../nbs/03_prompts.ipynb #29631a8b
 def split_answer(text:str):
     "`(rationale, answer_text)` around the last 'the answer is'; `answer_text` is None when there is none."
     hits = list(_answer.finditer(text or ''))
@@ -40,6 +41,7 @@ def choices_of(text:str) -> dict:
     "The `{letter: choice}` lines `(a) ...` of a multiple-choice input."
     return {m.group(1): m.group(2).strip() for m in re.finditer(r'^\(([a-e])\)\s*(.+)$', text or '', re.M)}
 
+# %% ../nbs/03_prompts.ipynb #cbf2a33e
 def choice_label(s:str, record:dict=None):
     "A choice's text from '(c) television', '(c)', 'c' or 'television'; None if it names no choice."
     choices = choices_of((record or {}).get('input', ''))
@@ -54,6 +56,7 @@ def choice_label(s:str, record:dict=None):
 # %% ../nbs/03_prompts.ipynb #0d9b5758
 ANLI_LABELS = ('entailment', 'neutral', 'contradiction')
 
+# %% ../nbs/03_prompts.ipynb #605cb3da
 def nli_label(s:str, record:dict=None):
     "The first of entailment / neutral / contradiction named in `s`."
     m = re.search(r'\b(entail\w*|neutral|contradict\w*)', s or '', re.I)
@@ -61,6 +64,7 @@ def nli_label(s:str, record:dict=None):
     w = m.group(1).lower()
     return 'entailment' if w.startswith('entail') else 'contradiction' if w.startswith('contradict') else 'neutral'
 
+# %% ../nbs/03_prompts.ipynb #e04bfe23
 def free_label(s:str, record:dict=None):
     "The rest of the first line, without a trailing period; None if empty."
     s = re.sub(r'[*`]', '', (s or '').strip().split('\n')[0]).strip().rstrip('.').strip()
@@ -97,6 +101,7 @@ def check_rationale(parsed:dict, min_words:int=5) -> dict:
 # %% ../nbs/03_prompts.ipynb #7d8839a9
 STYLES = ('zero-shot', 'few-shot', 'label-conditioned')
 
+# %% ../nbs/03_prompts.ipynb #ab1869fa
 @dataclass
 class PromptTemplate:
     "How to ask a teacher about one record of a task, and how to read its answer."
@@ -118,12 +123,14 @@ class PromptTemplate:
 # %% ../nbs/03_prompts.ipynb #664a6f5f
 PROMPTS = {}
 
+# %% ../nbs/03_prompts.ipynb #7711eb41
 def register_prompt(task:str, style:str, template:str, parse:Callable, stop:list=None, fields:Callable=None) -> PromptTemplate:
     "Register (or replace) the prompt for `(task, style)`."
     if style not in STYLES: raise ValueError(f'unknown prompt style {style!r}: use one of {STYLES}')
     PROMPTS[task, style] = t = PromptTemplate(task, style, template, parse, stop, fields)
     return t
 
+# %% ../nbs/03_prompts.ipynb #e160af78
 def get_prompt(task:str, style:str) -> PromptTemplate:
     "The registered prompt for `(task, style)`."
     if (task, style) not in PROMPTS:
@@ -153,11 +160,13 @@ FEW_SHOT = {
     ],
 }
 
+# %% ../nbs/03_prompts.ipynb #809bb8de
 def few_shot_block(task:str, shots:int=2, lead:str='So the answer is') -> str:
     "The first `shots` exemplars of `task` as 'Q: ... A: ... The answer is X.' blocks."
     ex = FEW_SHOT[task][:shots]
     return ''.join(f'Q: {_nli_q(q) if task == "anli1" else q}\nA: {r} {lead} {a}.\n\n' for q, r, a in ex)
 
+# %% ../nbs/03_prompts.ipynb #8959f91a
 def _nli_q(inp:str) -> str:
     premise, _, hyp = inp.partition('</s>')
     return f'Premise: {premise.strip()}\nHypothesis: {hyp.strip()}\nDoes the premise entail the hypothesis, contradict it, or neither (neutral)?'

@@ -22,11 +22,13 @@ class PredictRequest(BaseModel):
     inputs: List[str] = Field(..., description='texts to label, in order')
     rationale: bool = Field(False, description='also generate a rationale for each input')
 
+# %% ../nbs/12_serve.ipynb #fdfcc7e0
 class ChatMessage(BaseModel):
     "One message of an OpenAI-style chat request."
     role: str
     content: Union[str, List[dict], None] = None
 
+# %% ../nbs/12_serve.ipynb #cc12025f
 class ChatRequest(BaseModel):
     "Body of `POST /v1/chat/completions` (OpenAI-compatible; extra fields are ignored)."
     model: Optional[str] = None
@@ -34,6 +36,7 @@ class ChatRequest(BaseModel):
     max_tokens: Optional[int] = None
     temperature: Optional[float] = None
 
+# %% ../nbs/12_serve.ipynb #b25129c0
 class CompletionRequest(BaseModel):
     "Body of `POST /v1/completions` (OpenAI-compatible; extra fields are ignored)."
     model: Optional[str] = None
@@ -51,6 +54,7 @@ class Limits:
         self.max_inputs, self.max_chars, self.max_body_bytes = max_inputs, max_chars, max_body_bytes
         self.max_queue, self.max_batch, self.batch_wait = max_queue, max_batch, batch_wait
 
+# %% ../nbs/12_serve.ipynb #e9c154a6
 def check_inputs(texts:list, limits:Limits) -> list:
     "Refuse empty, too many or too long inputs with a 400/413 that says which."
     if not texts: raise HTTPException(400, 'no input given')
@@ -79,6 +83,7 @@ def _mean(c:dict): return round(sum(k * v for k, v in c.items()) / max(1, sum(c.
 # %% ../nbs/12_serve.ipynb #ec04703b
 class Overloaded(Exception): "The batcher's queue is full."
 
+# %% ../nbs/12_serve.ipynb #e924bef1
 class Batcher:
     "Answer `predict` requests from many threads with one batched `student.predict` call per group."
     def __init__(self, student, limits:Limits):
@@ -131,12 +136,14 @@ def _rows_stats(max_batch, steps:dict, prefills:dict) -> dict:
     return dict(max_batch=max_batch, steps=sum(steps.values()), mean_rows_per_step=_mean(steps), most_rows_in_a_step=max(steps, default=0),
                 prefills=sum(prefills.values()), mean_rows_per_prefill=_mean(prefills), most_rows_in_a_prefill=max(prefills, default=0))
 
+# %% ../nbs/12_serve.ipynb #d03e326a
 class _Job:
     "One request: its inputs, the rows still generating for it, and the `Future` that gets its predictions."
     def __init__(self, texts, rationale, future, n_rows):
         self.texts, self.rationale, self.f, self.left = texts, rationale, future, n_rows
         self.out = [{} for _ in texts]
 
+# %% ../nbs/12_serve.ipynb #8205cd1b
 class _Row:
     "One sequence in flight: its prompt, the tokens generated so far, and its grammar matcher (if any)."
     __slots__ = ('job', 'i', 'key', 'prompt', 'matcher', 'max_new', 'out', 'n', 'done')
@@ -144,6 +151,7 @@ class _Row:
         self.job, self.i, self.key, self.prompt, self.matcher, self.max_new = job, i, key, prompt, matcher, max_new
         self.out, self.n, self.done = [], 0, False
 
+# %% ../nbs/12_serve.ipynb #40ef31c8
 class Decoder:
     "Continuous batching for a causal student: each step decodes one token of every row in flight; rows join as they arrive, leave as they end."
     def __init__(self, student, limits:Limits):
@@ -357,6 +365,7 @@ def _usage(tok, prompts, outputs):
     p, c = sum(map(n, prompts)), sum(map(n, outputs))
     return dict(prompt_tokens=p, completion_tokens=c, total_tokens=p + c)
 
+# %% ../nbs/12_serve.ipynb #395e1678
 def make_app(student, # has `.predict(texts, rationale=False)` and `.tok`
              model_id:str='student', # the model name reported to clients
              limits:Limits=None, # input-size limits
@@ -402,6 +411,7 @@ def make_app(student, # has `.predict(texts, rationale=False)` and `.tok`
 # %% ../nbs/12_serve.ipynb #dfed26fd
 from .data import free_port
 
+# %% ../nbs/12_serve.ipynb #6baf6d7b
 class Server:
     "Run a FastAPI app with uvicorn in a background thread: `with Server(app) as url: ...`."
     def __init__(self, app, host:str='127.0.0.1', port:int=None):
@@ -429,6 +439,7 @@ import uvicorn
 from .cli import AT_LEAST_1, UsageError, check_flags
 from .training import Student
 
+# %% ../nbs/12_serve.ipynb #14db1818
 @call_parse
 def serve_cmd(dir:str, # a student saved by `stepdistill train`
               host:str='127.0.0.1', # interface to bind (loopback by default)

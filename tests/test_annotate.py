@@ -25,9 +25,9 @@ def last_json(stdout: str) -> dict:
 
 
 def kill_then_resume(args, cache: Path, n: int, timeout=900, env=None):
-    "Start annotate as `python -m`, SIGKILL it once the cache has >= 1 row, then re-run it through `stepdistill`."
+    "Start `stepdistill annotate`, SIGKILL it once the cache has >= 1 row, then re-run it through `stepdistill`."
     db = cache/'completions.sqlite'
-    first = subprocess.Popen([sys.executable, '-m', 'stepdistill_nb.annotate', *args, '--cache', str(cache), '--quiet'],
+    first = subprocess.Popen([str(Path(sys.executable).parent/'stepdistill'), 'annotate', *args, '--cache', str(cache), '--quiet'],
                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     t0 = time.time()
     while rows(db) < 1:

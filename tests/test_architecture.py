@@ -45,3 +45,23 @@ def test_cycle_finder_finds_one():
 def test_metrics_stand_alone():
     "Every module may score through `metrics`: it imports no other module of the package."
     assert package_imports()['metrics'] == set()
+
+
+def test_no_function_takes_more_than_12_parameters():
+    "Settings travel in objects (`DistillConfig`, the commands' dataclasses), not in thirty parameters."
+    big = []
+    for p in PKG.glob('*.py'):
+        for n in ast.walk(ast.parse(p.read_text())):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names = [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs if a.arg not in ('self', 'cls')]
+                if len(names) > 12: big.append(f'{p.stem}.{n.name}: {len(names)}')
+    assert not big, big
+
+
+def test_exported_cells_are_short():
+    "The notebooks export one small piece at a time: the median exported cell is at most 10 lines."
+    import json, re, statistics
+    lens = [len(''.join(c['source']).splitlines()) - 1
+            for nb in sorted((PKG.parent/'nbs').glob('*.ipynb')) for c in json.loads(nb.read_text())['cells']
+            if c['cell_type'] == 'code' and re.match(r'#\|\s*export', ''.join(c['source']))]
+    assert statistics.median(lens) <= 10, statistics.median(lens)

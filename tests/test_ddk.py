@@ -4,11 +4,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from transformers import TrainerCallback, TrainingArguments
+from transformers import TrainerCallback
 
-from stepdistill_nb.ddk import (DDK_STATE, DDKCallback, DDKTrainer, DomainSampler, LogitKD, TokenizerMismatch,
+from stepdistill_nb.ddk import (DDK_STATE, DDKCallback, DomainSampler, LogitKD, TokenizerMismatch,
                                 cached_perplexity, char_tokenizer, check_same_tokenizer, chi2_pvalue, ddk_gaps,
-                                ddk_setup, ddk_weights, domain_perplexity, group_by_domain, kd_loss, lm_collator,
+                                ddk_weights, domain_perplexity, group_by_domain, kd_loss, lm_collator,
                                 plot_ddk, read_ddk_log, tiny_llama, toy_domain_records)
 
 
@@ -207,79 +207,58 @@ def test_kd_refuses_other_tokenizer(tok):
 
 # ---------------------------------------------------------------- Trainer callback, checkpoint and resume
 
-def _dataset(records, tok):
-    import datasets
-    col = lm_collator(tok)
-    return datasets.Dataset.from_list([dict(id=r['id'], domain=r['domain'], **dict(zip(('input_ids', 'labels'), col._causal(r)))) for r in records])
-
-
-class _Collate:
-    def __init__(self): self.seen = []
-    def __call__(self, rows):
-        self.seen += [r['id'] for r in rows]
-        n = max(len(r['input_ids']) for r in rows)
-        return dict(input_ids=torch.tensor([r['input_ids'] + [0] * (n - len(r['input_ids'])) for r in rows]),
-                    attention_mask=torch.tensor([[1] * len(r['input_ids']) + [0] * (n - len(r['input_ids'])) for r in rows]),
-                    labels=torch.tensor([r['labels'] + [-100] * (n - len(r['labels'])) for r in rows]))
-
-
 class _StopAt(TrainerCallback):
     def __init__(self, step): self.step = step
     def on_step_end(self, args, state, control, **kw):
         if state.global_step >= self.step: control.should_training_stop = True
 
 
-def _run(out, tok, stop_at=None, resume=False, grad_accum=1):
+def _run(out, stop_at=None, resume=False, grad_accum=1):
+    "A toy DDK run through `ddk_train` (tiny Llamas, KD on): 9 steps, DDK every 2, checkpoints every 4."
     import transformers; transformers.logging.set_verbosity_error()
-    train, held = toy_domain_records(10, seed=0), toy_domain_records(3, seed=1, prefix='val-')
-    ddk = ddk_setup(train, held, tok, teacher=tiny_llama(len(tok), seed=1), interval=2, kd_gamma=0.2, student_tokenizer=tok,
-                    teacher_tokenizer=tok, num_samples=18, seed=0, cache_dir=Path(out) / 'cache', plot_path=Path(out) / 'ddk.png')
-    col = _Collate()
-    args = TrainingArguments(output_dir=str(out), max_steps=9, per_device_train_batch_size=3, gradient_accumulation_steps=grad_accum,
-                             learning_rate=3e-3, save_steps=4, logging_steps=100, report_to=[], use_cpu=True, seed=0,
-                             remove_unused_columns=False, disable_tqdm=True)
-    tr = DDKTrainer(model=tiny_llama(len(tok), seed=0), args=args, train_dataset=_dataset(train, tok), data_collator=col, ddk=ddk,
-                    callbacks=[_StopAt(stop_at)] if stop_at else None)
-    tr.train(resume_from_checkpoint=resume or None)
-    return tr, col.seen
+    from stepdistill_nb.data import save_examples
+    from stepdistill_nb.ddk import ddk_train
+    from stepdistill_nb.training import load_student
+    data = Path(out).parent / 'toy'
+    if not data.exists():
+        data.mkdir(); save_examples(toy_domain_records(10, seed=0), data / 'train.jsonl')
+        save_examples(toy_domain_records(3, seed=1, prefix='val-'), data / 'valid.jsonl')
+    return ddk_train(str(data / 'train.jsonl'), load_student('tiny-llama', seed=1), out=str(out), student='tiny-llama',
+                     valid=str(data / 'valid.jsonl'), ddk_interval=2, kd_gamma=0.2, batch_size=3, grad_accum=grad_accum, max_steps=9,
+                     eval_steps=4, max_target_len=8, max_rationale_len=8, lr=3e-3, progress=False, plot=False, resume=resume,
+                     callbacks=[_StopAt(stop_at)] if stop_at else None)
 
 
 @pytest.mark.parametrize('grad_accum', [1, 2])
-def test_callback_resume_keeps_schedule(tok, tmp_path, grad_accum):
-    a, seen_a = _run(tmp_path / 'A', tok, grad_accum=grad_accum)
-    b1, seen_b1 = _run(tmp_path / 'B', tok, stop_at=4, grad_accum=grad_accum)
-    b2, seen_b2 = _run(tmp_path / 'B', tok, resume=True, grad_accum=grad_accum)
-    ha, hb = a.callback_handler.callbacks, None
-    ha = next(c for c in a.callback_handler.callbacks if isinstance(c, DDKCallback)).history
-    hb = next(c for c in b2.callback_handler.callbacks if isinstance(c, DDKCallback)).history
+def test_callback_resume_keeps_schedule(tmp_path, grad_accum):
+    _run(tmp_path / 'A', grad_accum=grad_accum)
+    _run(tmp_path / 'B', stop_at=4, grad_accum=grad_accum)
+    state = json.loads((tmp_path / 'B' / 'checkpoints' / 'checkpoint-4' / DDK_STATE).read_text())   # what the resume starts from
+    assert [e['step'] for e in state['history']] == [0, 2, 4] and state['sampler']['seed'] == 0
+    _run(tmp_path / 'B', resume=True, grad_accum=grad_accum)
+    ha, hb = read_ddk_log(tmp_path / 'A'), read_ddk_log(tmp_path / 'B')   # the log is rewritten on resume: no duplicates
     assert [e['step'] for e in ha] == [0, 2, 4, 6, 8] == [e['step'] for e in hb]
-    assert [e['position'] for e in ha] == [e['position'] for e in hb]
+    assert [e['position'] for e in ha] == [e['position'] for e in hb]   # the sampler continued where it stopped
     for ea, eb in zip(ha, hb):
         np.testing.assert_allclose(list(ea['weights'].values()), list(eb['weights'].values()), atol=1e-4)
         assert set(ea['student_ppl']) == {'easy', 'mid', 'hard'}
-    per_step = 3 * grad_accum
-    assert seen_b1[:4 * per_step] + seen_b2[:5 * per_step] == seen_a[:9 * per_step]   # same examples, same order
-    assert (tmp_path / 'B' / 'checkpoint-4' / DDK_STATE).exists()
-    state = json.loads((tmp_path / 'B' / 'checkpoint-4' / DDK_STATE).read_text())
-    assert [e['step'] for e in state['history']] == [0, 2, 4] and state['sampler']['seed'] == 0
-    assert [e['step'] for e in read_ddk_log(tmp_path / 'B')] == [0, 2, 4, 6, 8]        # log rewritten on resume
-    keys = [k for h in b2.state.log_history for k in h if k.startswith('ddk/')]
+    keys = [k for h in json.loads((tmp_path / 'B' / 'log_history.json').read_text()) for k in h if k.startswith('ddk/')]
     assert {'ddk/weight/hard', 'ddk/ppl/easy', 'ddk/gap/mid'} <= set(keys)
     assert (tmp_path / 'B' / 'ddk.png').stat().st_size > 1000
 
 
-def test_resume_without_state_is_an_error(tok, tmp_path):
-    _run(tmp_path / 'C', tok, stop_at=4)
-    (tmp_path / 'C' / 'checkpoint-4' / DDK_STATE).unlink()
-    with pytest.raises(FileNotFoundError, match='no DDK state to resume from'): _run(tmp_path / 'C', tok, resume=True)
+def test_resume_without_state_is_an_error(tmp_path):
+    _run(tmp_path / 'C', stop_at=4)
+    (tmp_path / 'C' / 'checkpoints' / 'checkpoint-4' / DDK_STATE).unlink()
+    with pytest.raises(FileNotFoundError, match='no DDK state to resume from'): _run(tmp_path / 'C', resume=True)
 
 
 def test_callback_checks_domains(tok):
     s = DomainSampler(['a', 'b'])
     with pytest.raises(ValueError, match="only in training data: \\['b'\\]"):
-        DDKCallback(s, tok, {'a': [{'input': 'x'}]}, {'a': 1.0, 'b': 1.0})
+        DDKCallback().attach(s, tok, {'a': [{'input': 'x'}]}, {'a': 1.0, 'b': 1.0})
     with pytest.raises(ValueError, match='teacher_ppl'):
-        DDKCallback(s, tok, {'a': [{'input': 'x'}], 'b': [{'input': 'y'}]}, {'a': 1.0})
+        DDKCallback().attach(s, tok, {'a': [{'input': 'x'}], 'b': [{'input': 'y'}]}, {'a': 1.0})
 
 
 def test_plot(tmp_path):
