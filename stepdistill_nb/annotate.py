@@ -18,6 +18,7 @@ from .metrics import label_accuracy
 from .prompts import PROMPTS, STYLES, get_prompt, parse_completion
 from .teachers import CompletionCache, Usage, cache_dir, gen_params, generate_cached, check_teacher_spec, make_teacher
 from .teachers import _listing, is_overflow
+from fastcore.meta import delegates
 
 # %% ../nbs/04_annotate.ipynb #7804ee0c
 def select_indices(n:int, # number of records
@@ -85,6 +86,7 @@ def annotate(data, # records: a Dataset or a list of dicts in the generic schema
     return recs, _stats(recs, idx, usage, task, style, teacher)
 
 # %% ../nbs/04_annotate.ipynb #0bc9f663
+@delegates(annotate, but=['data', 'teacher', 'task', 'style'])
 def compare_prompts(data, teacher, task:str, styles=('zero-shot', 'few-shot'), **kwargs) -> dict:
     "Annotate `data` with each prompt style; returns `{style: stats}` (see `annotate`)."
     return {s: annotate(data, teacher, task=task, style=s, **kwargs)[1] for s in styles}

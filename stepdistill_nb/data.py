@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['FIELDS', 'FEATURES', 'DataError', 'read_json_records', 'read_csv_records', 'read_text', 'read_records', 'to_record',
-           'check_records', 'hub_reachable', 'load_hub', 'load_examples', 'free_port', 'cache_dir', 'save_examples',
-           'check_output', 'summarize']
+           'check_records', 'hub_reachable', 'load_hub', 'load_examples', 'free_port', 'cache_dir', 'pad_batch',
+           'save_examples', 'check_output', 'summarize']
 
 # %% ../nbs/00_data.ipynb #cd87029b
 import csv, io, json, os, re, socket, tempfile, warnings
@@ -180,6 +180,20 @@ def free_port(host:str='127.0.0.1') -> int:
 def cache_dir() -> Path:
     "Where models, populations and completion caches are kept: `$STEPDISTILL_CACHE`, else `~/.cache/stepdistill_nb` (`~` expanded)."
     return Path(os.environ.get('STEPDISTILL_CACHE', '~/.cache/stepdistill_nb')).expanduser()
+
+# %% ../nbs/00_data.ipynb #df7a9654
+def pad_batch(seqs, # token lists of different lengths
+              value:int, # the padding value: a pad token id, or -100 for labels
+              left:bool=False, # pad on the left (prompts that generation continues)
+              with_mask:bool=False, # also return the attention mask (1 on real tokens)
+             ):
+    "`seqs` as one padded `LongTensor` (and its attention mask): the package's one padding routine."
+    import torch
+    n = max(map(len, seqs), default=0)
+    ids = torch.tensor([[value] * (n - len(s)) + list(s) if left else list(s) + [value] * (n - len(s)) for s in seqs], dtype=torch.long)
+    if not with_mask: return ids
+    lens, at = torch.tensor([len(s) for s in seqs])[:, None], torch.arange(n)[None]
+    return ids, ((at >= n - lens) if left else (at < lens)).long()
 
 # %% ../nbs/00_data.ipynb #bda240f1
 def save_examples(data, # a Dataset or a list of records

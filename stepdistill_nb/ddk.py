@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['DDK_STATE', 'DDK_SETTINGS', 'ddk_gaps', 'ddk_weights', 'DomainSampler', 'token_ce', 'lm_collator', 'group_by_domain',
            'domain_perplexity', 'model_key', 'records_key', 'cached_perplexity', 'TokenizerMismatch',
-           'check_same_tokenizer', 'kd_kl', 'kd_loss', 'LogitKD', 'DDKCallback', 'read_ddk_log', 'plot_ddk',
-           'task_collator', 'StepByStepDDK', 'ddk_hooks', 'ddk_train', 'domain_accuracy', 'TrainCommand', 'bf16_flag',
-           'train_parser', 'parse_train_flags', 'train_cmd']
+           'check_same_tokenizer', 'kl_logprobs', 'kd_kl', 'kd_loss', 'LogitKD', 'DDKCallback', 'read_ddk_log',
+           'plot_ddk', 'task_collator', 'StepByStepDDK', 'ddk_hooks', 'ddk_train', 'domain_accuracy', 'TrainCommand',
+           'bf16_flag', 'train_parser', 'parse_train_flags', 'train_cmd']
 
 # %% ../nbs/07_ddk.ipynb #6c058fc8
 import argparse, dataclasses, hashlib, inspect, json, math, os, sys, warnings
@@ -21,11 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Sampler
 from fastcore.basics import store_attr
+from fastcore.meta import delegates
 from transformers import TrainerCallback
 from .cli import UsageError, command_parser, flag, parse_command
+from .data import pad_batch
 from .metrics import domain_scores
-from .training import (ALIASES, TRAIN_FLAGS, DistillConfig, MultiTaskCollator, Student, TaskFormat, _check_train_out, is_seq2seq,
-                                     load_student, packed_logits, task_targets, train)
+from .training import (ALIASES, TRAIN_FLAGS, DistillConfig, MultiTaskCollator, encode_record, Student, TaskFormat, _check_train_out, is_seq2seq,
+                                     load_student, packed_logits, row_losses, train)
 
 # %% ../nbs/07_ddk.ipynb #0ecaeb14
 def _as_dict(x, what, zero_ok:bool=False):
@@ -209,10 +211,9 @@ def load_state_dict(self:DomainSampler, state:dict):
 
 # %% ../nbs/07_ddk.ipynb #654cec65
 def token_ce(logits, labels, is_encoder_decoder:bool=False):
-    "Sum of token cross-entropies over labelled positions, and their number (causal models are shifted)."
-    if not is_encoder_decoder: logits, labels = logits[:, :-1], labels[:, 1:]
-    ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction='sum')
-    return ce, int((labels != -100).sum())
+    "Sum of token cross-entropies over labelled positions, and their number (training's `row_losses`, summed over rows)."
+    ce, n = row_losses(logits, labels, is_encoder_decoder)
+    return ce.sum(), int(n.sum())
 
 # %% ../nbs/07_ddk.ipynb #4109a226
 class lm_collator:
@@ -233,11 +234,8 @@ class lm_collator:
             lab[lab == pad] = -100
             return dict(input_ids=enc['input_ids'], attention_mask=enc['attention_mask'], labels=lab)
         pairs = [tuple(x[-self.max_length:] for x in self._causal(r)) for r in records]
-        n = max(len(i) for i, _ in pairs)
-        ids = torch.tensor([i + [pad] * (n - len(i)) for i, _ in pairs])
-        labels = torch.tensor([l + [-100] * (n - len(l)) for _, l in pairs])
-        mask = torch.tensor([[1] * len(i) + [0] * (n - len(i)) for i, _ in pairs])
-        return dict(input_ids=ids, attention_mask=mask, labels=labels)
+        ids, mask = pad_batch([i for i, _ in pairs], pad, with_mask=True)
+        return dict(input_ids=ids, attention_mask=mask, labels=pad_batch([l for _, l in pairs], -100))
 
 # %% ../nbs/07_ddk.ipynb #ee78191e
 def char_tokenizer(chars:str="abcdefghijklmnopqrstuvwxyz0123456789 .,:;?!+-*/=()'\n", name:str='char-tokenizer'):
@@ -321,6 +319,7 @@ def records_key(groups:dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/07_ddk.ipynb #6d6f2e90
+@delegates(domain_perplexity)
 def cached_perplexity(model, collator, records, cache_path, # JSON file holding {key: {domain: ppl}}
                       key:str=None, # cache key; default: from `model_key` and `records_key`
                       **kwargs) -> dict:
@@ -356,14 +355,19 @@ def check_same_tokenizer(student_tok, teacher_tok):
                                 'Use DDK sampling without logit KD (kd_gamma=0), or a teacher with the same tokenizer.')
 
 # %% ../nbs/07_ddk.ipynb #de63cdec
+def kl_logprobs(ls, lt, direction:str='student||teacher'):
+    "Per-position KL between two log-distributions: `KL(student || teacher)` (reverse, as DDK) or `KL(teacher || student)`."
+    if direction == 'student||teacher': return (ls.exp() * (ls - lt)).sum(-1)
+    if direction == 'teacher||student': return (lt.exp() * (lt - ls)).sum(-1)
+    raise ValueError(f"direction must be 'student||teacher' or 'teacher||student', got {direction!r}")
+
+# %% ../nbs/07_ddk.ipynb #86f13d09
 def kd_kl(student_logits, teacher_logits, mask, T:float=1.0, direction:str='student||teacher'):
     "Mean over `mask`ed positions of KL between softened token distributions."
     v = min(student_logits.shape[-1], teacher_logits.shape[-1])  # padded embedding rows beyond the tokenizer never match
     ls = F.log_softmax(student_logits[..., :v].float()[mask] / T, -1)
     lt = F.log_softmax(teacher_logits[..., :v].float()[mask] / T, -1)
-    if direction == 'student||teacher': kl = (ls.exp() * (ls - lt)).sum(-1)
-    elif direction == 'teacher||student': kl = (lt.exp() * (lt - ls)).sum(-1)
-    else: raise ValueError(f"direction must be 'student||teacher' or 'teacher||student', got {direction!r}")
+    kl = kl_logprobs(ls, lt, direction)
     return kl.mean() if kl.numel() else kl.sum()
 
 # %% ../nbs/07_ddk.ipynb #3cf20887
@@ -437,7 +441,7 @@ def __call__(self:LogitKD, model, inputs:dict, outputs) -> torch.Tensor:
     v = min(logits.shape[-1], lt.shape[-1])
     ls = F.log_softmax(logits[..., :v].float() / self.T, -1)
     lt = lt[..., :v] - torch.logsumexp(lt[..., :v], -1, keepdim=True)  # renormalise if vocabularies were trimmed
-    kl = (ls.exp() * (ls - lt)).sum(-1) if self.direction == 'student||teacher' else (lt.exp() * (lt - ls)).sum(-1)
+    kl = kl_logprobs(ls, lt, self.direction)
     return self.gamma * (kl.mean() if kl.numel() else kl.sum())
 
 # %% ../nbs/07_ddk.ipynb #d1ed4aad
@@ -573,17 +577,12 @@ def plot_ddk(src, # history list, ddk_log.jsonl, or output dir
 
 # %% ../nbs/07_ddk.ipynb #ea9acc43
 def task_collator(tok, fmt, mode:str='step-by-step', label_source:str=None):
-    "Records -> a two-task batch encoded as `stepdistill_nb.training` does (`fmt`: its `TaskFormat`)."
+    "Records -> a two-task batch encoded as training encodes them (`encode_record`; `fmt`: its `TaskFormat`)."
     col = MultiTaskCollator(tok.pad_token_id, fmt.seq2seq)
     def collate(records):
-        feats = []
-        for i, r in enumerate(records):
-            label, rationale = task_targets(r, mode, label_source)
-            if label is None: raise ValueError(f"held-out record {r.get('id')!r}: no label to score")
-            p = fmt.encode(tok, r['input'], 'predict', label)
-            e = fmt.encode(tok, r['input'], 'explain', rationale) if rationale else dict(input_ids=[], labels=[])
-            feats.append(dict(idx=i, pred_input_ids=p['input_ids'], pred_labels=p['labels'], expl_input_ids=e['input_ids'],
-                              expl_labels=e['labels'], domain=r.get('domain') or ''))
+        feats = [encode_record(r, tok, fmt, mode, label_source, i)[0] for i, r in enumerate(records)]
+        missing = [r.get('id') for r, f in zip(records, feats) if f is None]
+        if missing: raise ValueError(f'held-out record {missing[0]!r}: no label to score')
         return col(feats)
     return collate
 
@@ -647,6 +646,7 @@ def sampler_factory(self:StepByStepDDK, trainer, dataset):
     return sampler
 
 # %% ../nbs/07_ddk.ipynb #18cfce0d
+@delegates(StepByStepDDK.__init__, but=['teacher', 'teacher_tokenizer', 'out'])
 def ddk_hooks(teacher:str, # the teacher: tiny-llama, smollm2, a .gguf file, a folder or hub name
               out:str='runs/student', # the run's output folder (log, plot and cache go there)
               interval:int=100, smoothing:float=0.5, kd_gamma:float=0.0, kd_temperature:float=1.0,
@@ -663,6 +663,7 @@ DDK_SETTINGS = dict(ddk_interval='interval', ddk_smoothing='smoothing', kd_gamma
                     ddk_eval_per_domain='max_per_domain', teacher_tokenizer='teacher_tokenizer')
 
 # %% ../nbs/07_ddk.ipynb #d1da3570
+@delegates(train, but=['data', 'out', 'callbacks', 'sampler_factory', 'extra_loss'], keep=True)
 def ddk_train(data, # as for `training.train`
               teacher:str, # as for `ddk_hooks`
               out:str='runs/student-ddk', # output folder

@@ -4,14 +4,14 @@
 
 # %% auto #0
 __all__ = ['TASKS', 'ANLI_LABELS', 'cut_continuation', 'parse_continuation', 'gold_record', 'read_release', 'load_dss',
-           'metric_for', 'load_any', 'format_summary', 'inspect_cmd']
+           'metric_for', 'release_splits', 'constant_guess', 'load_any', 'format_summary', 'inspect_cmd']
 
 # %% ../nbs/01_dss.ipynb #baf96c61
 import json, re, sys
 from pathlib import Path
 import datasets
 from .data import DataError, FEATURES, check_records, load_examples, read_records, summarize
-from .metrics import labels_equal
+from .metrics import labels_equal, wilson_interval
 
 # %% ../nbs/01_dss.ipynb #ac39d53d
 TASKS = {
@@ -116,6 +116,32 @@ def load_dss(name:str, # 'svamp', 'cqa' or 'anli1'
 def metric_for(name:str) -> str:
     "The scoring metric of a released dataset name ('svamp' or 'exact')."
     return TASKS[name]['metric'] if name in TASKS else 'exact'
+
+# %% ../nbs/01_dss.ipynb #d72eaae3
+def release_splits(name:str, root='../shared/data/dss', n_valid:int=100, n_test:int=None, seed:int=0) -> tuple:
+    "`(pool, valid, test)` of a released dataset: a shuffled training pool, `n_valid` validation and the first `n_test` test examples."
+    if name == 'anli1':   # no training inputs in the release: the pool comes from the validation split
+        pool = load_dss(name, root, 'valid').shuffle(seed=seed)
+        if len(pool) <= n_valid: raise ValueError(f'anli1: n_valid={n_valid} leaves no training examples of {len(pool)}')
+        valid, pool = pool.select(range(n_valid)), pool.select(range(n_valid, len(pool)))
+    else:
+        pool, valid = load_dss(name, root, 'train').shuffle(seed=seed), load_dss(name, root, 'valid').shuffle(seed=seed)
+        valid = valid.select(range(min(n_valid, len(valid))))
+    test = load_dss(name, root, 'test')
+    return pool, valid, test.select(range(min(n_test or len(test), len(test))))
+
+# %% ../nbs/01_dss.ipynb #e667a473
+def _choices(inp:str) -> list: return re.findall(r'^\([a-e]\) (.*)$', inp, re.M)
+
+# %% ../nbs/01_dss.ipynb #edcb0e83
+def constant_guess(name:str, test, train) -> dict:
+    "The best constant answer on `test`: a fixed choice position for CQA, else one of `train`'s labels; its accuracy and 95% interval."
+    golds, m = test['label'], metric_for(name)
+    if name == 'cqa': guesses = {f'always choice ({"abcde"[k]})': [(c[k:k+1] or [''])[0] for c in map(_choices, test['input'])] for k in range(5)}
+    else: guesses = {f'always {lab!r}': [lab] * len(golds) for lab in sorted(set(train['label']) - {None})}
+    scores = {k: sum(labels_equal(p, g, m) for p, g in zip(v, golds)) / len(golds) for k, v in guesses.items()}
+    best = max(scores, key=scores.get)
+    return dict(dataset=name, guess=best, accuracy=round(scores[best], 4), ci95=wilson_interval(scores[best], len(golds)))
 
 # %% ../nbs/01_dss.ipynb #7d7df2fc
 from fastcore.script import call_parse

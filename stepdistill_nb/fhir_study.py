@@ -7,10 +7,10 @@ __all__ = ['FHIR_SHOTS', 'FHIR_STOP', 'TYPED_VALUES', 'TYPED', 'FHIR_LEAD', 'str
            'parse_fhir', 'fhir_few_shot_template', 'fhir_conditioned_template', 'drop_restatements',
            'parse_fhir_conditioned', 'gbnf_literal', 'fhir_query_gbnf', 'fhir_query_grammar', 'fhir_gbnf',
            'query_problems', 'fhir_retry_prompt', 'check_fhir_annotations', 'fhir_grammar_for', 'fhir_label_stats',
-           'annotate_fhir', 'rss_mb', 'time_per_query', 'handwritten_requests']
+           'annotate_fhir', 'rss_mb', 'load_rss_mb', 'time_per_query', 'handwritten_requests']
 
 # %% ../nbs/13_fhir_study.ipynb #a2a38f6a
-import gc, os, re, statistics, time
+import gc, os, re, statistics, subprocess, sys, time
 from importlib.resources import files
 import datasets
 from .data import load_examples
@@ -303,6 +303,17 @@ def rss_mb() -> float:
     "Resident memory of this process, in MiB."
     import psutil
     return psutil.Process(os.getpid()).memory_info().rss / 2**20
+
+# %% ../nbs/13_fhir_study.ipynb #3954448f
+def load_rss_mb(load:str, # Python statements that load (and may run) the model, in a fresh interpreter
+                prelude:str='import torch, transformers', # imports run first, whose memory is not counted
+               ) -> float:
+    "MiB of resident memory that running `load` adds to a fresh Python process, after `prelude`."
+    code = f"{prelude}\nimport os, psutil\n_p = psutil.Process(os.getpid()); _m0 = _p.memory_info().rss\n{load}\n" \
+           "print((_p.memory_info().rss - _m0) / 2**20)"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    if r.returncode: raise RuntimeError(f'load_rss_mb: the load failed (exit {r.returncode}): {r.stderr.strip()[-600:]}')
+    return round(float(r.stdout.split()[-1]), 1)
 
 # %% ../nbs/13_fhir_study.ipynb #ec590be8
 def time_per_query(predict, # callable: list of texts -> list of outputs

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'eval_expression', 'labels_equal', 'label_accuracy', 'register_metric', 'get_metric', 'domain_scores',
-           'wilson_interval']
+           'wilson_interval', 'mcnemar_exact', 'paired_comparison']
 
 # %% ../nbs/00b_metrics.ipynb #e4f6f9df
 import ast, collections, importlib, math, operator
@@ -82,3 +82,23 @@ def wilson_interval(p:float, # observed share of successes, in [0, 1]
     if n <= 0: return (0.0, 1.0)
     d = 1 + z*z/n; c = (p + z*z/(2*n)) / d; h = z * math.sqrt(p*(1-p)/n + z*z/(4*n*n)) / d
     return (round(max(0.0, c - h), 4), round(min(1.0, c + h), 4))
+
+# %% ../nbs/00b_metrics.ipynb #706e010f
+def mcnemar_exact(a:list, # per-example right/wrong of the first model
+                  b:list, # of the second, on the same examples
+                 ) -> tuple:
+    "`(a only, b only, p)`: examples only `a` gets right, only `b` gets right, and the exact two-sided McNemar p-value."
+    if len(a) != len(b): raise ValueError(f'paired lists differ in length: {len(a)} and {len(b)}')
+    x, y = sum(bool(i) and not j for i, j in zip(a, b)), sum(bool(j) and not i for i, j in zip(a, b))
+    k, n = min(x, y), x + y
+    return x, y, (1.0 if n == 0 else min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n))
+
+# %% ../nbs/00b_metrics.ipynb #240d0e82
+def paired_comparison(name_a:str, a:list, name_b:str, b:list, # two models' per-example right/wrong on the same examples
+                      alpha:float=0.05) -> dict:
+    "One report row: both scores, the difference in points, the discordant counts, McNemar's p and a plain verdict."
+    x, y, p = mcnemar_exact(a, b)
+    verdict = ('better' if x > y else 'worse') if p < alpha else 'no clear difference'
+    return dict(comparison=f'{name_a} vs {name_b}', n=len(a), a_right=sum(map(bool, a)), b_right=sum(map(bool, b)),
+                points=round(100 * (sum(map(bool, a)) - sum(map(bool, b))) / max(len(a), 1), 1), a_only=x, b_only=y,
+                p=round(p, 4), verdict=verdict)

@@ -15,6 +15,7 @@ from typing import List, Optional, Union
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from .data import pad_batch
 
 # %% ../nbs/12_serve.ipynb #216bcb57
 class PredictRequest(BaseModel):
@@ -261,9 +262,7 @@ class Decoder:
 
     def _prefill(self, rows):
         import torch
-        n = max(len(r.prompt) for r in rows)
-        ids = torch.tensor([[self.pad] * (n - len(r.prompt)) + r.prompt for r in rows], device=self.dev)
-        mask = torch.tensor([[0] * (n - len(r.prompt)) + [1] * len(r.prompt) for r in rows], device=self.dev)
+        ids, mask = (t.to(self.dev) for t in pad_batch([r.prompt for r in rows], self.pad, left=True, with_mask=True))
         pos = (mask.cumsum(-1) - 1).masked_fill_(mask == 0, 1)   # as `generate` numbers left-padded rows
         cache = self.Cache(config=self.model.config)
         logits = self._forward(ids, mask, pos, cache)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 from fastcore.basics import store_attr
-from .data import cache_dir
+from .data import cache_dir, pad_batch
 
 # %% ../nbs/02_teachers.ipynb #1233b65a
 @dataclass
@@ -291,9 +291,7 @@ def _prefill(self:TransformersTeacher, ids:list):
     "Run left-padded prompts `ids` (token lists) through the model: `(cache, mask, last positions, last logits)`."
     import torch
     from transformers import DynamicCache
-    L = max(map(len, ids))
-    x = torch.tensor([[self.tok.pad_token_id] * (L - len(r)) + r for r in ids], device=self.device)
-    mask = torch.tensor([[0] * (L - len(r)) + [1] * len(r) for r in ids], device=self.device)
+    x, mask = (t.to(self.device) for t in pad_batch(ids, self.tok.pad_token_id, left=True, with_mask=True))
     pos, cache = (mask.cumsum(-1) - 1).clamp(min=0), DynamicCache(config=self.lm.config)
     logits = self.lm(input_ids=x, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
     return cache, mask, pos[:, -1:], logits

@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'label_source_for', 'task_targets', 'load_tokenizer',
            'tiny_config', 'is_seq2seq', 'plain_float', 'load_student', 'add_lora', 'merged', 'decoder_layers',
-           'freeze_bottom', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair', 'TaskFormat', 'encode_examples',
-           'warn_truncated', 'MultiTaskCollator', 'pack_rows', 'PackedCollator', 'row_losses', 'multitask_loss',
-           'forward_rows', 'packed_logits', 'seq2seq_rows', 'task_losses', 'generate', 'load_grammar', 'grammar_spec',
-           'grammar_matcher', 'grammar_accepts', 'GrammarConstraint', 'StepByStepTrainer', 'selection_score',
-           'load_split', 'train_valid', 'bf16_ok', 'DistillConfig', 'distill_config', 'default_lr', 'best_metrics',
-           'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train', 'run_info', 'model_card',
-           'save_run', 'plot_history', 'quantize_int8', 'Student', 'evaluate', 'evaluate_cmd', 'read_inputs',
-           'predict_cmd']
+           'freeze_bottom', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair', 'TaskFormat', 'encode_record',
+           'encode_examples', 'warn_truncated', 'MultiTaskCollator', 'pack_rows', 'PackedCollator', 'row_losses',
+           'multitask_loss', 'forward_rows', 'packed_logits', 'seq2seq_rows', 'task_losses', 'generate', 'load_grammar',
+           'grammar_spec', 'grammar_matcher', 'grammar_accepts', 'GrammarConstraint', 'StepByStepTrainer',
+           'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'DistillConfig', 'distill_config', 'default_lr',
+           'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train', 'run_info',
+           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'evaluate', 'evaluate_cmd',
+           'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -33,7 +33,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqL
 from transformers.trainer_utils import get_last_checkpoint
 from peft import LoraConfig, PeftModel, get_peft_model
 from .cli import AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, UsageError, check_flag, check_flags, flag
-from .data import DataError, load_examples, read_text
+from .data import DataError, load_examples, pad_batch, read_text
 from .dss import TASKS, load_dss, metric_for
 from .metrics import get_metric
 from .teachers import smollm2_gguf
@@ -247,18 +247,25 @@ class TaskFormat:
     def to_dict(self): return dict(seq2seq=self.seq2seq, prefixes=self.prefixes, sep=self.sep, max_input_len=self.max_input_len,
                                    max_target_len=self.max_target_len, max_rationale_len=self.max_rationale_len)
 
+# %% ../nbs/05_training.ipynb #0afb5f32
+def encode_record(rec:dict, tok, fmt:TaskFormat, mode:str='step-by-step', label_source:str=None, idx:int=0) -> tuple:
+    "`(row, cut)`: one record's `pred_*`/`expl_*` ids and labels (None without the label `mode` needs), and what was cut."
+    label, rationale = task_targets(rec, mode, label_source)
+    if label is None: return None, {}
+    p = fmt.encode(tok, rec['input'], 'predict', label)
+    e = fmt.encode(tok, rec['input'], 'explain', rationale) if rationale else dict(input_ids=[], labels=[], truncated={})
+    cut = dict(input=int(p['truncated']['input']), label=int(p['truncated']['target']), rationale=int(e['truncated'].get('target', False)))
+    return dict(idx=idx, pred_input_ids=p['input_ids'], pred_labels=p['labels'], expl_input_ids=e['input_ids'],
+                expl_labels=e['labels'], domain=rec.get('domain') or ''), cut
+
 # %% ../nbs/05_training.ipynb #6f76afc2
 def encode_examples(ds, tok, fmt:TaskFormat, mode:str='step-by-step', label_source:str=None, progress:bool=False) -> datasets.Dataset:
     "Encode records into `pred_*`/`expl_*` ids and labels; records without the needed label are dropped with a warning."
     rows, skipped, cut = [], 0, Counter()
     for i, rec in enumerate(tqdm(ds, desc='encoding', disable=not progress)):
-        label, rationale = task_targets(rec, mode, label_source)
-        if label is None: skipped += 1; continue
-        p = fmt.encode(tok, rec['input'], 'predict', label)
-        e = fmt.encode(tok, rec['input'], 'explain', rationale) if rationale else dict(input_ids=[], labels=[], truncated={})
-        cut.update(input=int(p['truncated']['input']), label=int(p['truncated']['target']), rationale=int(e['truncated'].get('target', False)))
-        rows.append(dict(idx=i, pred_input_ids=p['input_ids'], pred_labels=p['labels'], expl_input_ids=e['input_ids'],
-                         expl_labels=e['labels'], domain=rec.get('domain') or ''))
+        row, c = encode_record(rec, tok, fmt, mode, label_source, i)
+        if row is None: skipped += 1; continue
+        cut.update(c); rows.append(row)
     if skipped:
         warnings.warn(f'{skipped} of {len(ds)} records have no {"teacher" if label_source_for(mode, label_source) == "llm" else "ground-truth"} '
                       f'label and are left out of training', stacklevel=2)
@@ -276,11 +283,6 @@ def warn_truncated(cut:Counter, n:int, fmt:TaskFormat):
     parts = [f'{cut[k]} {k}{"s" if cut[k] > 1 else ""} over --{f.replace("_", "-")} {v} tokens' for k, (f, v) in flags.items() if cut[k]]
     if parts: warnings.warn(f'of {n} records, ' + ', '.join(parts) + ' cut to the limit: raise it to keep them whole', stacklevel=3)
 
-# %% ../nbs/05_training.ipynb #c271a192
-def _pad(seqs, value, left=False):
-    n = max(map(len, seqs))
-    return torch.tensor([[value]*(n-len(s)) + list(s) if left else list(s) + [value]*(n-len(s)) for s in seqs])
-
 # %% ../nbs/05_training.ipynb #13ecd393
 class MultiTaskCollator:
     "Stack the predict rows, then the explain rows, of encoded examples into one padded batch."
@@ -289,8 +291,9 @@ class MultiTaskCollator:
         rows = [(f['pred_input_ids'], f['pred_labels'], 0, f['idx'], f['domain']) for f in feats]
         rows += [(f['expl_input_ids'], f['expl_labels'], 1, f['idx'], f['domain']) for f in feats if f['expl_labels']]
         ids, labels, task, example, domain = zip(*rows)
-        batch = dict(input_ids=_pad(ids, self.pad_id), attention_mask=_pad([[1]*len(o) for o in ids], 0),
-                     labels=_pad(labels, -100), task=torch.tensor(task), example=torch.tensor(example))
+        x, mask = pad_batch(ids, self.pad_id, with_mask=True)
+        batch = dict(input_ids=x, attention_mask=mask,
+                     labels=pad_batch(labels, -100), task=torch.tensor(task), example=torch.tensor(example))
         if any(domain): batch['domain'] = list(domain)
         return batch
 
@@ -361,7 +364,8 @@ def two_pass_loss(model, feats, seq2seq:bool, pad_id:int, alpha:float=0.5):
     "The reference: HF's own mean loss of the predict rows and of the explain rows, from two separate passes."
     def hf_loss(key):
         ids, labels = [f[f'{key}_input_ids'] for f in feats], [f[f'{key}_labels'] for f in feats]
-        return model(input_ids=_pad(ids, pad_id), attention_mask=_pad([[1]*len(o) for o in ids], 0), labels=_pad(labels, -100)).loss
+        x, mask = pad_batch(ids, pad_id, with_mask=True)
+        return model(input_ids=x, attention_mask=mask, labels=pad_batch(labels, -100)).loss
     return alpha*hf_loss('pred') + (1-alpha)*hf_loss('expl')
 
 # %% ../nbs/05_training.ipynb #1c94e1ae
@@ -436,7 +440,8 @@ def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_s
     for i in tqdm(range(0, len(texts), batch_size), desc=f'generating ({task})', disable=not progress):
         ids = [fmt.encode(tok, t, task)['input_ids'] for t in texts[i:i+batch_size]]
         left = not fmt.seq2seq
-        x = dict(input_ids=_pad(ids, tok.pad_token_id, left).to(dev), attention_mask=_pad([[1]*len(o) for o in ids], 0, left).to(dev))
+        x, mask = pad_batch(ids, tok.pad_token_id, left, with_mask=True)
+        x = dict(input_ids=x.to(dev), attention_mask=mask.to(dev))
         lp = LogitsProcessorList([GrammarConstraint(grammar_matcher(tok, grammar), len(ids), tok.eos_token_id)]) if grammar and task == 'predict' else None
         y = model.generate(**x, generation_config=gc, logits_processor=lp)
         if not fmt.seq2seq: y = y[:, x['input_ids'].shape[1]:]
@@ -524,7 +529,10 @@ class StepByStepTrainer(Trainer):
 @patch
 def compute_loss(self:StepByStepTrainer, model, inputs, return_outputs=False, num_items_in_batch=None):
     "`alpha * label_loss + (1-alpha) * rationale_loss + extra_loss` from one forward pass over both tasks."
-    row_sum, row_n, outputs = task_losses(model, inputs, self.seq2seq, split=self._extra_loss is None)
+    # the packed and seq2seq paths call the model's body and head directly, past the autocast that accelerate wraps
+    # around `model.forward`: enter it here, or bf16 (and fp16) would silently train in float32
+    with self.accelerator.autocast():
+        row_sum, row_n, outputs = task_losses(model, inputs, self.seq2seq, split=self._extra_loss is None)
     loss, label, rationale = multitask_loss(row_sum, row_n, inputs['task'], self.alpha)
     outputs['row_loss'] = row_sum / row_n.clamp(min=1)
     loss = loss + self.extra_loss(model, inputs, outputs)

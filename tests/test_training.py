@@ -261,6 +261,25 @@ def test_train_bf16_flag_checked_first(tmp_path):
     assert r.returncode == 2 and '--bf16 must be auto, on or off' in r.stderr, r.stderr[-2000:]
     assert not (tmp_path/'x').exists()
 
+class DtypeSpy(TrainerCallback):
+    "Records the dtype every Linear layer's output has during training steps."
+    def __init__(self): self.seen = set()
+    def on_train_begin(self, args, state, control, model=None, **kw):
+        for m in model.modules():
+            if isinstance(m, torch.nn.Linear): m.register_forward_hook(lambda mod, i, o: self.seen.add(o.dtype) if mod.training else None)
+
+@pytest.mark.parametrize('student', ['tiny-llama', 'tiny-t5'])
+def test_bf16_really_trains_under_autocast(tmp_path, student):
+    "The packed (causal) and split (seq2seq) loss paths call the model's parts directly; bf16 must still reach them."
+    spy = DtypeSpy()
+    train([dict(r, label=r['label']) for r in TOY], student, 'step-by-step', tmp_path/'run', max_steps=1, eval_steps=1, bf16=True,
+          callbacks=[spy], batch_size=4, progress=False, plot=False)
+    fct.test_eq(spy.seen, {torch.bfloat16})
+    spy32 = DtypeSpy()
+    train(TOY, student, 'step-by-step', tmp_path/'run32', max_steps=1, eval_steps=1, bf16=False, callbacks=[spy32], batch_size=4,
+          progress=False, plot=False)
+    fct.test_eq(spy32.seen, {torch.float32})
+
 @needs_data
 @slow
 def test_cli_lora_saves_a_merged_student(tmp_path):
