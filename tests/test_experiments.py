@@ -11,7 +11,8 @@ DSS = (REPO/'..'/'shared'/'data'/'dss').resolve()
 TINY = {
     'paper_reproduction': {'datasets_': '[cqa, anli1]', 'sizes': '[8]', 'max_steps': '1', 'n_valid': '4', 'n_test': '6', 'batch_size': '4',
                            'student': 'tiny-llama', 'max_rationale_len': '16'},
-    'rationale_coverage': {'coverages': '[0.0, 0.5]', 'max_steps': '2', 'train_limit': '16', 'eval_limit': '4', 'batch_size': '4'},
+    'rationale_coverage': {'coverages': '[0.0, 0.5]', 'n_train': '8', 'max_steps': '1', 'n_valid': '4', 'n_test': '6', 'batch_size': '4',
+                           'student': 'tiny-llama', 'max_rationale_len': '16'},
     'prompting_cost': {'tasks': '[svamp]', 'n': '2', 'teacher': 'smollm2', 'max_new_tokens': '16'},
     'ddk_vs_uniform': {'n_train': '24', 'n_valid': '6', 'n_test': '6', 'max_steps': '2', 'ddk_interval': '1', 'batch_size': '4',
                        'ddk_eval_per_domain': '2', 'ddk_teacher': 'tiny-llama'},
