@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DDK_STATE', 'DDK_SETTINGS', 'ddk_gaps', 'ddk_weights', 'DomainSampler', 'token_ce', 'lm_collator', 'group_by_domain',
-           'domain_perplexity', 'model_key', 'records_key', 'cached_perplexity', 'TokenizerMismatch',
+           'domain_perplexity', 'scored_bytes', 'model_key', 'records_key', 'cached_perplexity', 'TokenizerMismatch',
            'check_same_tokenizer', 'kl_logprobs', 'kd_kl', 'kd_loss', 'LogitKD', 'DDKCallback', 'read_ddk_log',
            'plot_ddk', 'task_collator', 'StepByStepDDK', 'ddk_hooks', 'ddk_train', 'domain_accuracy', 'TrainCommand',
            'bf16_flag', 'train_parser', 'parse_train_flags', 'train_cmd']
@@ -22,12 +22,13 @@ import torch.nn.functional as F
 from torch.utils.data import Sampler
 from fastcore.basics import store_attr
 from fastcore.meta import delegates
+from functools import partial
 from transformers import TrainerCallback
 from .cli import UsageError, command_parser, flag, parse_command
 from .data import pad_batch
 from .metrics import domain_scores
 from .training import (ALIASES, TRAIN_FLAGS, DistillConfig, MultiTaskCollator, encode_record, Student, TaskFormat, _check_train_out, is_seq2seq,
-                                     load_student, packed_logits, row_losses, train)
+                                     load_student, packed_logits, row_losses, task_targets, train)
 
 # %% ../nbs/07_ddk.ipynb #0ecaeb14
 def _as_dict(x, what, zero_ok:bool=False):
@@ -286,8 +287,9 @@ def domain_perplexity(model, # a causal LM or seq2seq model
                       records, # {domain: [records]} or records with a `domain` field
                       batch_size:int=8, # records per forward pass
                       max_per_domain:int=None, # score at most this many records per domain
+                      per=None, # None: per token; or `per(record) -> units` (e.g. `scored_bytes`): per unit of text
                      ) -> dict:
-    "Per-domain perplexity `exp(mean token cross-entropy)` of `model`."
+    "Per-domain perplexity `exp(summed cross-entropy / n)`, n the target tokens (or the units `per` counts)."
     collator, groups = _as_collator(collator), group_by_domain(records, max_per_domain)
     enc_dec, was_training = bool(getattr(model.config, 'is_encoder_decoder', False)), model.training
     model.eval()
@@ -298,11 +300,18 @@ def domain_perplexity(model, # a causal LM or seq2seq model
             for i in range(0, len(recs), batch_size):
                 batch = _model_inputs(model, collator(recs[i:i + batch_size]))
                 ce, k = token_ce(model(**batch).logits, batch['labels'], enc_dec)
-                total, n = total + float(ce), n + k
+                total, n = total + float(ce), n + (k if per is None else sum(per(r) for r in recs[i:i + batch_size]))
             if n == 0: raise ValueError(f'domain {dom!r}: no labelled tokens to score')
             out[dom] = math.exp(total / n)
         return out
     finally: model.train(was_training)
+
+# %% ../nbs/07_ddk.ipynb #0ab82b63
+def scored_bytes(record:dict, mode:str=None, label_source:str=None) -> int:
+    "UTF-8 bytes of the text scored for `record`: label and rationale under `mode` (training's targets), else label or input."
+    if mode is None: return len((record.get('label') or record['input']).encode())
+    label, rationale = task_targets(record, mode, label_source)
+    return len((label or '').encode()) + len((rationale or '').encode())
 
 # %% ../nbs/07_ddk.ipynb #8b121b00
 def model_key(model) -> str:
@@ -465,27 +474,29 @@ class DDKCallback(TrainerCallback):
 
 # %% ../nbs/07_ddk.ipynb #95a2c0ec
 @patch
-def attach(self:DDKCallback, sampler:DomainSampler, collator, eval_records, teacher_ppl:dict):
-    "Set the sampler, scoring collator, held-out records and teacher perplexities (same domains)."
+def attach(self:DDKCallback, sampler:DomainSampler, collator, eval_records, teacher_ppl:dict,
+           per=None): # the unit the teacher's perplexities are in: None per token, else as for `domain_perplexity`
+    "Set the sampler, scoring collator, held-out records and teacher perplexities (same domains, same unit)."
     self.collator, self.groups = _as_collator(collator), group_by_domain(eval_records, self.max_per_domain)
     self.groups = {str(k): v for k, v in self.groups.items()}
     self.teacher_ppl = {str(k): v for k, v in _as_dict(teacher_ppl, 'teacher_ppl').items()}
     names = dict.fromkeys(sampler.names)
     _same_domains(dict.fromkeys(self.groups), names, 'held-out records', 'training data')
     _same_domains(self.teacher_ppl, names, 'teacher_ppl', 'training data')
-    self.sampler = sampler
+    self.sampler, self.per = sampler, per
     return self
 
 # %% ../nbs/07_ddk.ipynb #0d964857
 @patch
 def update(self:DDKCallback, model, step:int) -> dict:
     "Score the student, compute and apply the new weights; returns the history entry."
-    ppl = {str(k): v for k, v in domain_perplexity(model, self.collator, self.groups, self.batch_size).items()}
+    ppl = {str(k): v for k, v in domain_perplexity(model, self.collator, self.groups, self.batch_size, per=getattr(self, 'per', None)).items()}
     prev = self.history[-1]['weights'] if self.history else None
     w = ddk_weights(ppl, self.teacher_ppl, prev=prev, smoothing=self.smoothing)
     self.sampler.set_weights(w)
     entry = dict(step=step, position=self.sampler.log[-1][0], student_ppl=ppl, teacher_ppl=dict(self.teacher_ppl),
-                 gap=ddk_gaps(ppl, self.teacher_ppl), weights=w)
+                 gap=ddk_gaps(ppl, self.teacher_ppl), weights=w,
+                 unit='token' if getattr(self, 'per', None) is None else 'byte')
     self.history.append(entry)
     return entry
 
@@ -612,14 +623,15 @@ class StepByStepDDK:
 
 # %% ../nbs/07_ddk.ipynb #9e0e6058
 @patch
-def teacher_perplexity(self:StepByStepDDK, fmt, held:dict, device=None) -> dict:
-    "The teacher's per-domain perplexity on `held`, prompted with the student's task format `fmt`."
+def teacher_perplexity(self:StepByStepDDK, fmt, held:dict, device=None, per=None) -> dict:
+    "The teacher's per-domain perplexity on `held`, prompted with the student's task format `fmt` (per token, or as `per` counts)."
     if device is not None: self.teacher.to(device)
     tfmt = TaskFormat(**{**fmt.to_dict(), 'seq2seq': is_seq2seq(self.teacher)})
     col = task_collator(self.teacher_tokenizer, tfmt, self.mode, self.label_source)
-    if self.cache_dir is None: return domain_perplexity(self.teacher, col, held, self.batch_size)
-    return cached_perplexity(self.teacher, col, held, Path(self.cache_dir) / 'ddk_teacher_ppl.json', batch_size=self.batch_size,
-                             key=f'{model_key(self.teacher)}-{records_key(held)}-{self.mode}-{self.label_source}-{records_key({"fmt": [tfmt.to_dict()]})}')
+    if self.cache_dir is None: return domain_perplexity(self.teacher, col, held, self.batch_size, per=per)
+    key = f'{model_key(self.teacher)}-{records_key(held)}-{self.mode}-{self.label_source}-{records_key({"fmt": [tfmt.to_dict()]})}'
+    return cached_perplexity(self.teacher, col, held, Path(self.cache_dir) / 'ddk_teacher_ppl.json', batch_size=self.batch_size, per=per,
+                             key=key + ('' if per is None else '-per-byte'))
 
 # %% ../nbs/07_ddk.ipynb #50696b73
 @patch
@@ -636,8 +648,10 @@ def sampler_factory(self:StepByStepDDK, trainer, dataset):
     if unseen:  # a small training set may lack a domain that validation has: it cannot be sampled, so it is not scored
         warnings.warn(f'DDK: held-out domains absent from the training data are not scored: {unseen}', stacklevel=2)
         held = {k: v for k, v in held.items() if k in sampler.names}
-    tppl = self.teacher_perplexity(trainer.fmt, held, trainer.args.device)
-    self.callback.attach(sampler, task_collator(trainer.processing_class, trainer.fmt, self.mode, self.label_source), held, tppl)
+    try: check_same_tokenizer(trainer.processing_class, self.teacher_tokenizer); per = None   # the paper's per-token gaps
+    except TokenizerMismatch: per = partial(scored_bytes, mode=self.mode, label_source=self.label_source)   # per byte: comparable
+    tppl = self.teacher_perplexity(trainer.fmt, held, trainer.args.device, per=per)
+    self.callback.attach(sampler, task_collator(trainer.processing_class, trainer.fmt, self.mode, self.label_source), held, tppl, per=per)
     if self.kd_gamma:
         if is_seq2seq(self.teacher) != trainer.fmt.seq2seq:
             raise ValueError(f"logit KD needs teacher and student of the same kind: the teacher is {'seq2seq' if is_seq2seq(self.teacher) else 'causal'}, "
