@@ -303,3 +303,19 @@ def test_valid_domain_absent_from_training_is_not_scored(tmp_path):
                         max_rationale_len=8, progress=False, plot=False)
     log = read_ddk_log(tmp_path / 'A')
     assert res['global_step'] == 2 and log and all(set(e['weights']) == {'easy', 'mid'} for e in log)
+
+
+def test_gap_units_follow_the_tokenizers(tmp_path):
+    "Same tokenizer: the paper's per-token gap. A teacher with another tokenizer (characters): both perplexities per byte."
+    from stepdistill_nb.ddk import ddk_train
+    from stepdistill_nb.data import save_examples
+    from stepdistill_nb.training import load_student
+    save_examples(toy_domain_records(6, seed=0), tmp_path / 'train.jsonl')
+    save_examples(toy_domain_records(2, seed=1, prefix='val-'), tmp_path / 'valid.jsonl')
+    kw = dict(valid=str(tmp_path / 'valid.jsonl'), ddk_interval=2, batch_size=4, max_steps=2, max_target_len=8, max_rationale_len=8,
+              progress=False, plot=False)
+    ctok = char_tokenizer()
+    for name, teacher, unit in (('same', load_student('tiny-llama', seed=1), 'token'), ('chars', (tiny_llama(len(ctok)), ctok), 'byte')):
+        ddk_train(str(tmp_path / 'train.jsonl'), teacher, out=str(tmp_path / name), student='tiny-llama', **kw)
+        log = read_ddk_log(tmp_path / name)
+        assert log and {e['unit'] for e in log} == {unit}, (name, [e.get('unit') for e in log])
