@@ -470,7 +470,7 @@ class DDKCallback(TrainerCallback):
                 ):
         if interval < 1: raise ValueError(f'interval must be >= 1, got {interval}')
         store_attr('interval,smoothing,batch_size,max_per_domain,log_path,plot_path,eval_at_start,resume_from')
-        self.history, self.sampler = [], None
+        self.history, self.sampler, self.per = [], None, None
 
 # %% ../nbs/07_ddk.ipynb #95a2c0ec
 @patch
@@ -490,13 +490,13 @@ def attach(self:DDKCallback, sampler:DomainSampler, collator, eval_records, teac
 @patch
 def update(self:DDKCallback, model, step:int) -> dict:
     "Score the student, compute and apply the new weights; returns the history entry."
-    ppl = {str(k): v for k, v in domain_perplexity(model, self.collator, self.groups, self.batch_size, per=getattr(self, 'per', None)).items()}
+    ppl = {str(k): v for k, v in domain_perplexity(model, self.collator, self.groups, self.batch_size, per=self.per).items()}
     prev = self.history[-1]['weights'] if self.history else None
     w = ddk_weights(ppl, self.teacher_ppl, prev=prev, smoothing=self.smoothing)
     self.sampler.set_weights(w)
     entry = dict(step=step, position=self.sampler.log[-1][0], student_ppl=ppl, teacher_ppl=dict(self.teacher_ppl),
                  gap=ddk_gaps(ppl, self.teacher_ppl), weights=w,
-                 unit='token' if getattr(self, 'per', None) is None else 'byte')
+                 unit='token' if self.per is None else 'byte')
     self.history.append(entry)
     return entry
 

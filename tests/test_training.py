@@ -272,7 +272,7 @@ class DtypeSpy(TrainerCallback):
 def test_bf16_really_trains_under_autocast(tmp_path, student):
     "The packed (causal) and split (seq2seq) loss paths call the model's parts directly; bf16 must still reach them."
     spy = DtypeSpy()
-    train([dict(r, label=r['label']) for r in TOY], student, 'step-by-step', tmp_path/'run', max_steps=1, eval_steps=1, bf16=True,
+    train(TOY, student, 'step-by-step', tmp_path/'run', max_steps=1, eval_steps=1, bf16=True,
           callbacks=[spy], batch_size=4, progress=False, plot=False)
     fct.test_eq(spy.seen, {torch.bfloat16})
     spy32 = DtypeSpy()
