@@ -11,7 +11,7 @@ import contextlib, json, random, sys, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
-from .cli import AT_LEAST_1, EXIT_PARTIAL, NON_NEGATIVE, POSITIVE, UsageError, command_parser, flag, parse_command
+from .flags import AT_LEAST_1, EXIT_PARTIAL, NON_NEGATIVE, POSITIVE, UsageError, command_parser, flag, parse_command
 from .data import FIELDS, check_output, save_examples
 from .dss import TASKS, load_any, metric_for
 from .metrics import label_accuracy

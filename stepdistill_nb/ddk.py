@@ -24,7 +24,7 @@ from fastcore.basics import store_attr
 from fastcore.meta import delegates
 from functools import partial
 from transformers import TrainerCallback
-from .cli import UsageError, command_parser, flag, parse_command
+from .flags import UsageError, command_parser, flag, parse_command
 from .data import pad_batch
 from .metrics import domain_scores
 from .training import (ALIASES, TRAIN_FLAGS, DistillConfig, MultiTaskCollator, encode_record, Student, TaskFormat, _check_train_out, is_seq2seq,

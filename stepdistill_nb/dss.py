@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['TASKS', 'ANLI_LABELS', 'cut_continuation', 'parse_continuation', 'gold_record', 'read_release', 'load_dss',
-           'metric_for', 'release_splits', 'constant_guess', 'load_any', 'format_summary', 'inspect_cmd']
+           'metric_for', 'release_splits', 'constant_guess', 'answer_choices', 'load_any', 'format_summary',
+           'inspect_cmd']
 
 # %% ../nbs/01_dss.ipynb #baf96c61
 import json, re, sys
@@ -142,6 +143,13 @@ def constant_guess(name:str, test, train) -> dict:
     scores = {k: sum(labels_equal(p, g, m) for p, g in zip(v, golds)) / len(golds) for k, v in guesses.items()}
     best = max(scores, key=scores.get)
     return dict(dataset=name, guess=best, accuracy=round(scores[best], 4), ci95=wilson_interval(scores[best], len(golds)))
+
+# %% ../nbs/01_dss.ipynb #0b38a555
+def answer_choices(name:str, inputs:list) -> list:
+    "Each input's candidate answers: CQA's choices (parsed from the input), ANLI's three labels; None for an open answer (SVAMP)."
+    if name not in TASKS: raise ValueError(f'unknown dataset {name!r}: choose one of {list(TASKS)}')
+    if name == 'cqa': return [_choices(i) for i in inputs]
+    return [list(ANLI_LABELS) for _ in inputs] if name == 'anli1' else None
 
 # %% ../nbs/01_dss.ipynb #7d7df2fc
 from fastcore.script import call_parse

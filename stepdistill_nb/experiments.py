@@ -11,7 +11,7 @@ import argparse, json, os, platform, re, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 import yaml
-from .cli import RunFailed
+from .flags import RunFailed
 
 # %% ../nbs/11_experiments.ipynb #9d5ed1ab
 def experiments_dir() -> Path:

@@ -435,7 +435,7 @@ class Server:
 # %% ../nbs/12_serve.ipynb #5f8e40e0
 from fastcore.script import call_parse
 import uvicorn
-from .cli import AT_LEAST_1, UsageError, check_flags
+from .flags import AT_LEAST_1, UsageError, check_flags
 from .training import Student
 
 # %% ../nbs/12_serve.ipynb #14db1818

@@ -11,8 +11,8 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'la
            'grammar_spec', 'grammar_matcher', 'grammar_accepts', 'GrammarConstraint', 'StepByStepTrainer',
            'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'DistillConfig', 'distill_config', 'default_lr',
            'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train', 'run_info',
-           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'evaluate', 'evaluate_cmd',
-           'read_inputs', 'predict_cmd']
+           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'score_choices', 'evaluate',
+           'evaluate_cmd', 'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -32,9 +32,9 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqL
                           LlamaConfig, T5Config, EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
 from transformers.trainer_utils import get_last_checkpoint
 from peft import LoraConfig, PeftModel, get_peft_model
-from .cli import AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, UsageError, check_flag, check_flags, flag
+from .flags import AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, UsageError, check_flag, check_flags, flag
 from .data import DataError, load_examples, pad_batch, read_text
-from .dss import TASKS, load_dss, metric_for
+from .dss import TASKS, answer_choices, load_dss, metric_for
 from .metrics import get_metric
 from .teachers import smollm2_gguf
 
@@ -935,17 +935,52 @@ class Student:
         if not rationale: return [dict(label=l) for l in labels]
         return [dict(label=l, rationale=r) for l, r in zip(labels, gen('explain'))]
 
+# %% ../nbs/05_training.ipynb #7abb62e3
+@torch.no_grad()
+def score_choices(model, tok, fmt:TaskFormat, texts:list, choices:list, # per text, its candidate labels
+                  batch_size:int=32, # candidate rows per forward pass
+                  progress:bool=False) -> list:
+    "Per text, the log-probability of each of its candidates as the predict task's label (its tokens and the end of sequence)."
+    model.eval(); dev = next(model.parameters()).device
+    rows = [fmt.encode(tok, t, 'predict', c) for t, cs in zip(texts, choices) for c in cs]
+    col = MultiTaskCollator(tok.pad_token_id, True) if fmt.seq2seq else PackedCollator(tok.pad_token_id, 16 * max(map(len, (r['input_ids'] for r in rows)), default=1))
+    lp = []
+    for k in tqdm(range(0, len(rows), batch_size), desc='scoring choices', disable=not progress):
+        feats = [dict(pred_input_ids=r['input_ids'], pred_labels=r['labels'], expl_input_ids=[], expl_labels=[], idx=j, domain='')
+                 for j, r in enumerate(rows[k:k+batch_size])]
+        batch = {n: v.to(dev) if torch.is_tensor(v) else v for n, v in col(feats).items()}
+        lp += (-task_losses(model, batch, fmt.seq2seq)[0]).tolist()
+    out, at = [], 0
+    for cs in choices: out.append(lp[at:at+len(cs)]); at += len(cs)
+    return out
+
+# %% ../nbs/05_training.ipynb #ff42abff
+@patch
+def choose(self:Student, texts:list, choices:list, # per text, its candidate labels (at least one each)
+           batch_size:int=32, progress:bool=False) -> list:
+    "`[{'label': ..., 'logprobs': [...]}]`: per text, the candidate the student finds most likely as its label."
+    texts, choices = list(texts), [list(c) for c in choices]
+    if len(texts) != len(choices): raise ValueError(f'{len(texts)} texts but {len(choices)} lists of choices')
+    if none := [i for i, c in enumerate(choices) if not c]: raise ValueError(f'text {none[0]} (of {len(none)}) has no answer choices')
+    scores = score_choices(self.model, self.tok, self.fmt, texts, choices, batch_size, progress)
+    return [dict(label=cs[max(range(len(cs)), key=s.__getitem__)], logprobs=[round(x, 4) for x in s]) for cs, s in zip(choices, scores)]
+
 # %% ../nbs/05_training.ipynb #e168a2a5
 def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str=None, batch_size:int=16, limit:int=None,
-             progress:bool=False) -> dict:
+             progress:bool=False, choices:bool=False, # rank the dataset's answer choices (released cqa, anli1) instead of generating
+            ) -> dict:
     "Label accuracy of the saved student at `path` on `split` of `data`."
+    if choices and not (isinstance(data, str) and data in TASKS and answer_choices(data, []) is not None):
+        raise UsageError(f'--choices ranks a closed answer set: the released cqa or anli1, not {data!r}')
     st = Student.load(path)
     ds = _take(load_split(data, split, root), limit)
     recs = [r for r in ds if r.get('label')]
     if not recs: raise DataError('no record has a ground-truth label to evaluate against', data)
     metric = metric or (metric_for(data) if isinstance(data, str) and data in TASKS else st.info.get('metric', 'exact'))
-    preds = [p['label'] for p in st.predict([r['input'] for r in recs], batch_size=batch_size, progress=progress)]
-    return dict(data=str(data), split=split, n=len(recs), metric=metric, accuracy=get_metric(metric)(preds, [r['label'] for r in recs]))
+    texts = [r['input'] for r in recs]
+    preds = [p['label'] for p in (st.choose(texts, answer_choices(data, texts), batch_size, progress) if choices
+                                  else st.predict(texts, batch_size=batch_size, progress=progress))]
+    return dict(data=str(data), split=split, n=len(recs), metric=metric, choices=choices, accuracy=get_metric(metric)(preds, [r['label'] for r in recs]))
 
 # %% ../nbs/05_training.ipynb #b6224b10
 TRAIN_FLAGS = dict(mode=MODES, label_source=('gt', 'llm'), best_by=('accuracy', 'loss'),
@@ -971,12 +1006,13 @@ def evaluate_cmd(dir:str, # a student saved by `stepdistill train`
                  metric:str=None, # exact, svamp or module:function (default: the dataset's / the run's)
                  batch_size:int=16, # inputs per generation batch
                  limit:int=None, # only the first N records
+                 choices:bool=False, # rank the answer choices (released cqa, anli1) instead of generating the answer
                  json:bool=False, # print one JSON object
                 ):
     "Evaluate a saved student's label accuracy on a dataset."
     check_flags(dict(batch_size=AT_LEAST_1, limit=AT_LEAST_1), locals())
-    r = evaluate(dir, data, split, root, metric, batch_size, limit, progress=True)
-    print(_json.dumps(r) if json else f"{r['data']} [{r['split']}]: {r['metric']} accuracy {r['accuracy']:.4f} on {r['n']} examples")
+    r = evaluate(dir, data, split, root, metric, batch_size, limit, progress=True, choices=choices)
+    print(_json.dumps(r) if json else f"{r['data']} [{r['split']}{', ranking choices' if choices else ''}]: {r['metric']} accuracy {r['accuracy']:.4f} on {r['n']} examples")
 
 # %% ../nbs/05_training.ipynb #756ebeb7
 def read_inputs(path) -> list:

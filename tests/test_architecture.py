@@ -65,3 +65,12 @@ def test_exported_cells_are_short():
             for nb in sorted((PKG.parent/'nbs').glob('*.ipynb')) for c in json.loads(nb.read_text())['cells']
             if c['cell_type'] == 'code' and re.match(r'#\|\s*export', ''.join(c['source']))]
     assert statistics.median(lens) <= 10, statistics.median(lens)
+
+
+def test_command_line_on_top_flags_below():
+    "The command line imports the commands' modules (by name, when one runs); none of them imports it back. They share `flags`."
+    g = package_imports()
+    assert not [m for m, deps in g.items() if 'cli' in deps], {m: d for m, d in g.items() if 'cli' in d}
+    assert g['flags'] == set() and g['cli'] == {'flags'}
+    from stepdistill_nb.cli import SUBCOMMANDS
+    assert {t.split(':')[0].split('.')[1] for t, _ in SUBCOMMANDS.values()} <= set(g)   # every command's module is in the package

@@ -163,6 +163,11 @@ def test_cli_train_evaluate_predict(tmp_path):
     for s in ('svamp', 'PaLM-540B', 'step-by-step', '0.7', 'predict: ', 'accuracy'): assert s in card, s
     ev = json.loads(run_cli('evaluate', out, 'svamp', '--root', ROOT, '--split', 'test', '--limit', 3, '--json'))
     fct.test_eq((ev['n'], ev['metric']), (3, 'svamp'))
+    # --choices: every answer is one of the example's candidates (any student can rank CQA's choices)
+    ev = json.loads(run_cli('evaluate', out, 'cqa', '--root', ROOT, '--split', 'test', '--limit', 3, '--choices', '--json'))
+    fct.test_eq((ev['n'], ev['choices']), (3, True)); assert ev['accuracy'] in (0, 1/3, 2/3, 1)
+    r = subprocess.run([str(BIN/'stepdistill'), 'evaluate', str(out), 'svamp', '--root', str(ROOT), '--choices'], capture_output=True, text=True)
+    fct.test_eq(r.returncode, 2); assert 'closed answer set' in r.stderr and 'Traceback' not in r.stderr, r.stderr
     texts = ['Tom has 3 apples and buys 4 more. How many apples?', 'A baker made 12 cakes and sold 5.', 'x', 'Sam has 9 pens.']
     (tmp_path/'in.txt').write_text('\n'.join(texts) + '\n')
     lines = run_cli('predict', out, '--input', tmp_path/'in.txt', '--json', '--batch-size', 3, '--max-new-tokens', 4).splitlines()
