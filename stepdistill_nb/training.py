@@ -986,7 +986,7 @@ def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str
 TRAIN_FLAGS = dict(mode=MODES, label_source=('gt', 'llm'), best_by=('accuracy', 'loss'),
                    alpha=FRACTION, ddk_smoothing=FRACTION, epochs=POSITIVE, lr=(lambda x: 0 < x < 1, 'between 0 and 1 (exclusive)'),
                    max_steps=(lambda n: n == -1 or n >= 1, '-1 (train --epochs) or at least 1'),
-                   **dict.fromkeys(('warmup', 'early_stopping', 'kd_gamma', 'freeze_layers'), NON_NEGATIVE),
+                   **dict.fromkeys(('warmup', 'early_stopping', 'kd_gamma', 'freeze_layers', 'ddk_temperature'), NON_NEGATIVE),
                    **dict.fromkeys(('limit', 'valid_limit', 'batch_size', 'grad_accum', 'eval_steps', 'logging_steps', 'max_input_len',
                                     'max_target_len', 'max_rationale_len', 'lora_r', 'ddk_interval', 'ddk_eval_per_domain'), AT_LEAST_1))
 

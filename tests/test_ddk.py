@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from transformers import TrainerCallback
+import fastcore.test as fct
 
 from stepdistill_nb.ddk import (DDK_STATE, DDKCallback, DomainSampler, LogitKD, TokenizerMismatch,
                                 cached_perplexity, char_tokenizer, check_same_tokenizer, chi2_pvalue, ddk_gaps,
@@ -319,3 +320,23 @@ def test_gap_units_follow_the_tokenizers(tmp_path):
         ddk_train(str(tmp_path / 'train.jsonl'), teacher, out=str(tmp_path / name), student='tiny-llama', **kw)
         log = read_ddk_log(tmp_path / name)
         assert log and {e['unit'] for e in log} == {unit}, (name, [e.get('unit') for e in log])
+
+
+def test_ddk_scores_the_targets_the_student_trains_on(tmp_path):
+    "A standard (label-only) run: DDK's perplexities are over the label task only, as the student is trained; the gaps' divisor is logged."
+    from stepdistill_nb.ddk import ddk_train, domain_perplexity, group_by_domain, task_collator
+    from stepdistill_nb.data import save_examples, load_examples
+    from stepdistill_nb.training import TaskFormat, load_student
+    save_examples(toy_domain_records(6, seed=0), tmp_path / 'train.jsonl')
+    save_examples(toy_domain_records(2, seed=1, prefix='val-'), tmp_path / 'valid.jsonl')
+    teacher = load_student('tiny-llama', seed=1)
+    ddk_train(str(tmp_path / 'train.jsonl'), teacher, out=str(tmp_path / 'A'), student='tiny-llama', mode='standard',
+              valid=str(tmp_path / 'valid.jsonl'), ddk_interval=2, ddk_temperature=0, batch_size=4, max_steps=2, max_target_len=8,
+              max_rationale_len=8, progress=False, plot=False)
+    log = read_ddk_log(tmp_path / 'A')
+    held = group_by_domain(list(load_examples(tmp_path / 'valid.jsonl')), 64)
+    fmt = TaskFormat(False, max_target_len=8, max_rationale_len=8)
+    want = {m: domain_perplexity(teacher[0], task_collator(teacher[1], fmt, m), held) for m in ('standard', 'step-by-step')}
+    for d, v in log[0]['teacher_ppl'].items():
+        assert abs(v - want['standard'][d]) < 1e-4 * v and abs(v - want['step-by-step'][d]) > 1e-3 * v, (d, v, want)
+    fct.test_close(log[0]['temperature'], sum(log[0]['gap'].values()) / len(log[0]['gap']), eps=1e-5)   # 0: the mean gap

@@ -9,13 +9,13 @@ DSS = (REPO/'..'/'shared'/'data'/'dss').resolve()
 
 # tiny parameters per experiment: seconds, not minutes; every experiment in experiments/ must be listed here
 TINY = {
-    'paper_reproduction': {'datasets_': '[cqa, anli1]', 'sizes': '[8]', 'max_steps': '1', 'n_valid': '4', 'n_test': '6', 'batch_size': '4',
+    'paper_reproduction': {'datasets_': '[svamp, anli1]', 'sizes': '[8]', 'max_steps': '1', 'n_valid': '4', 'n_test': '6', 'batch_size': '4',
                            'student': 'tiny-llama', 'max_rationale_len': '16'},
     'rationale_coverage': {'coverages': '[0.0, 0.5]', 'n_train': '8', 'max_steps': '1', 'n_valid': '4', 'n_test': '6', 'batch_size': '4',
                            'student': 'tiny-llama', 'max_rationale_len': '16'},
     'prompting_cost': {'tasks': '[svamp]', 'n': '2', 'teacher': 'smollm2', 'max_new_tokens': '16'},
-    'ddk_vs_uniform': {'n_train': '24', 'n_valid': '6', 'n_test': '6', 'max_steps': '2', 'ddk_interval': '1', 'batch_size': '4',
-                       'ddk_eval_per_domain': '2', 'ddk_teacher': 'tiny-llama'},
+    'ddk_vs_uniform': {'n_common': '2', 'n_rare': '1', 'n_reference': '1', 'n_valid': '1', 'n_test': '1', 'max_steps': '2', 'ddk_interval': '1',
+                       'batch_size': '4', 'ddk_eval_per_domain': '1', 'student': 'tiny-llama', 'kd_gamma': '0.1'},
     'fhir_case_study': {'sizes': '[8]', 'n_valid': '10', 'n_test': '4', 'max_steps': '2', 'batch_size': '4', 'teacher': 'smollm2',
                         'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'max_rationale_len': '32',
                         'ddk_interval': '1', 'ddk_teacher': 'tiny-llama', 'student': 'tiny-llama',
