@@ -611,20 +611,20 @@ def task_collator(tok, fmt, mode:str='step-by-step', label_source:str=None):
 # %% ../nbs/07_ddk.ipynb #f23f6063
 class StepByStepDDK:
     "DDK for `stepdistill_nb.training.train`: pass `**ddk.hooks()` (callbacks, sampler_factory, extra_loss)."
+    @delegates(DDKCallback.__init__, but=['batch_size', 'max_per_domain', 'log_path', 'plot_path', 'resume_from'])
     def __init__(self, teacher, # the teacher model
                  teacher_tokenizer, # its tokenizer
-                 interval:int=100, smoothing:float=0.5, # K and the eq. 2 smoothing
-                 temperature:float=1.0, # of the gaps (0: divided by their mean; see `ddk_weights`)
                  kd_gamma:float=0.0, kd_temperature:float=1.0, # logit KD weight (0: off) and temperature
                  max_per_domain:int=64, # held-out validation records scored per domain
                  batch_size:int=8, seed:int=0, # scoring batch size; sampler seed
                  out=None, # the run's folder: teacher perplexity cache, JSON lines log and PNG go there (None: no files)
                  mode:str='step-by-step', label_source:str=None, # which targets are scored
+                 **kwargs, # the update's settings, for `DDKCallback`: interval (K), smoothing (eq. 2), temperature, eval_at_start
                 ):
         store_attr('teacher,teacher_tokenizer,kd_gamma,kd_temperature,max_per_domain,batch_size,seed,mode,label_source')
         self.cache_dir = Path(out) / 'ddk_cache' if out else None
         log_path, plot_path = (Path(out) / 'ddk_log.jsonl', Path(out) / 'ddk.png') if out else (None, None)
-        self.callback = DDKCallback(interval=interval, smoothing=smoothing, temperature=temperature, batch_size=batch_size, log_path=log_path, plot_path=plot_path)
+        self.callback = DDKCallback(batch_size=batch_size, log_path=log_path, plot_path=plot_path, **kwargs)
         self.kd = None
 
     def hooks(self) -> dict:
