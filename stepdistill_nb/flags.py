@@ -26,12 +26,6 @@ class RunFailed(Exception): "The work of a command failed: its message says what
 USER_ERRORS = (CommandError, ValueError, FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 EXIT_FAILED = 1   # the command ran, and its work failed
 
-# %% ../nbs/00a_flags.ipynb #8e250405
-EXIT_USAGE, EXIT_PARTIAL = 2, 3   # a usage or input error; a run in which some requested work failed
-
-# %% ../nbs/00a_flags.ipynb #bbbbf0b3
-class UsageError(ValueError): "A flag value out of range or not one of its choices."
-
 # %% ../nbs/00a_flags.ipynb #b6157656
 def check_flag(name:str, # the parameter name (`max_steps`); shown as `--max-steps`
                value, # its value; None (not given) always passes

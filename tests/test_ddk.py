@@ -306,6 +306,27 @@ def test_valid_domain_absent_from_training_is_not_scored(tmp_path):
     assert res['global_step'] == 2 and log and all(set(e['weights']) == {'easy', 'mid'} for e in log)
 
 
+def test_accuracy_gap_compares_error_rates(tmp_path):
+    "`--ddk-gap accuracy`: both models generate the held-out labels; the gaps are smoothed error-rate ratios, the teacher's cached."
+    import subprocess, sys
+    from stepdistill_nb.data import save_examples
+    save_examples(toy_domain_records(6, seed=0), tmp_path / 'train.jsonl')
+    save_examples(toy_domain_records(2, seed=1, prefix='val-'), tmp_path / 'valid.jsonl')
+    cmd = [str(Path(sys.executable).parent / 'stepdistill'), 'train', str(tmp_path / 'train.jsonl'), '--student', 'tiny-llama',
+           '--valid', str(tmp_path / 'valid.jsonl'), '--max-steps', '2', '--batch-size', '4', '--eval-steps', '2', '--max-target-len', '8',
+           '--max-rationale-len', '8', '--no-plot', '--ddk', '--ddk-teacher', 'tiny-llama', '--ddk-interval', '1']
+    r = subprocess.run(cmd + ['--out', str(tmp_path / 'run'), '--ddk-gap', 'accuracy'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = read_ddk_log(tmp_path / 'run')
+    assert [e['step'] for e in log] == [0, 1, 2] and {e['unit'] for e in log} == {'error rate'}
+    for e in log:   # 2 held-out records per domain: (wrong + 1) / 4, so 1/4, 2/4 or 3/4
+        assert all(v in (0.25, 0.5, 0.75) for v in [*e['student_ppl'].values(), *e['teacher_ppl'].values()]), e
+        assert all(abs(e['gap'][d] - e['student_ppl'][d] / e['teacher_ppl'][d]) < 1e-9 for d in e['gap'])
+    assert (tmp_path / 'run' / 'ddk_cache' / 'ddk_teacher_errors.json').exists()
+    r = subprocess.run(cmd + ['--out', str(tmp_path / 'x'), '--ddk-gap', 'bleu'], capture_output=True, text=True)
+    assert r.returncode == 2 and '--ddk-gap must be one of perplexity, accuracy' in r.stderr, r.stderr
+
+
 def test_gap_units_follow_the_tokenizers(tmp_path):
     "Same tokenizer: the paper's per-token gap. A teacher with another tokenizer (characters): both perplexities per byte."
     from stepdistill_nb.ddk import ddk_train
