@@ -99,7 +99,7 @@ def check_rationale(parsed:dict, min_words:int=5) -> dict:
     return parsed
 
 # %% ../nbs/03_prompts.ipynb #7d8839a9
-STYLES = ('zero-shot', 'few-shot', 'label-conditioned')
+STYLES = ('zero-shot', 'few-shot', 'few-shot-full', 'label-conditioned')   # few-shot: 2 exemplars; few-shot-full: all of them
 
 # %% ../nbs/03_prompts.ipynb #ab1869fa
 @dataclass
@@ -145,24 +145,54 @@ FEW_SHOT = {
          'There are 15 trees originally. Then there were 21 trees after some more were planted. So there must have been 21 - 15 = 6.', '(21 - 15)'),
         ('If there are 3 cars in the parking lot and 2 more cars arrive, how many cars are in the parking lot?',
          'There are originally 3 cars. 2 more cars arrive. 3 + 2 = 5.', '(3 + 2)'),
+        ('Maria had 24 stickers. She gave 9 stickers to her brother and then bought 5 more. How many stickers does Maria have now?',
+         'Maria starts with 24 stickers. Giving away 9 leaves 24 - 9 = 15. Buying 5 more gives 15 + 5 = 20.', '((24 - 9) + 5)'),
+        ('A baker puts 6 muffins in each box. He has 42 muffins. How many boxes can he fill?',
+         'Each box holds 6 muffins and there are 42 muffins. So he can fill 42 / 6 = 7 boxes.', '(42 / 6)'),
+        ('Tom reads 12 pages every day. How many pages does he read in 9 days?',
+         'Tom reads 12 pages on each of 9 days. So he reads 12 * 9 = 108 pages.', '(12 * 9)'),
+        ('There were 35 children on the bus. At the first stop 8 children got off and 13 got on. How many children are on the bus now?',
+         'After 8 children got off, 35 - 8 = 27 were left. Then 13 got on, so there are 27 + 13 = 40.', '((35 - 8) + 13)'),
+        ('A farmer has 7 rows of apple trees with 14 trees in each row. He sells 20 trees. How many trees does he have left?',
+         'The farmer has 7 * 14 = 98 trees. After selling 20 he has 98 - 20 = 78.', '((7 * 14) - 20)'),
+        ('Lisa has 50 dollars. She buys a book for 8 dollars and a pen for 2 dollars. How much money does she have left?',
+         'The book and the pen cost 8 + 2 = 10 dollars. So Lisa has 50 - 10 = 40 dollars left.', '(50 - (8 + 2))'),
     ],
     'cqa': [
         ('What do people use to absorb extra ink from a fountain pen?\nAnswer Choices:\n(a) shirt pocket\n(b) calligrapher\'s hand\n(c) inkwell\n(d) desk drawer\n(e) blotter',
          'The answer must be an item that can absorb ink. Of the above choices, only blotters are used to absorb ink.', '(e) blotter'),
         ('What home entertainment equipment requires cable?\nAnswer Choices:\n(a) radio shack\n(b) substation\n(c) television\n(d) cabinet\n(e) desk',
          'The answer must require cable. Of the above choices, only television requires cable.', '(c) television'),
+        ('Where would you keep milk so that it stays cold?\nAnswer Choices:\n(a) cupboard\n(b) refrigerator\n(c) oven\n(d) garage\n(e) mailbox',
+         'The answer must be a place that keeps food cold. Of the above choices, only a refrigerator keeps milk cold.', '(b) refrigerator'),
+        ('What might a person feel after running a long race?\nAnswer Choices:\n(a) exhaustion\n(b) boredom\n(c) invisibility\n(d) coldness\n(e) silence',
+         'The answer must be a feeling that long physical effort causes. Of the above choices, only exhaustion follows a long race.', '(a) exhaustion'),
+        ('If you want to send a letter, where do you put it?\nAnswer Choices:\n(a) refrigerator\n(b) bookshelf\n(c) bathtub\n(d) post box\n(e) garden',
+         'The answer must be a place where letters are collected for delivery. Of the above choices, only a post box is.', '(d) post box'),
+        ('What do you use to look at stars that are very far away?\nAnswer Choices:\n(a) microscope\n(b) mirror\n(c) telescope\n(d) window\n(e) magnifying glass',
+         'The answer must make distant objects visible. Microscopes and magnifying glasses show small, near things; only a telescope shows stars.', '(c) telescope'),
+        ('Where would a student most likely find a chemistry teacher during school hours?\nAnswer Choices:\n(a) laboratory\n(b) swimming pool\n(c) bakery\n(d) parking lot\n(e) cinema',
+         'The answer must be a place in a school where chemistry is taught. Of the above choices, only a laboratory is.', '(a) laboratory'),
     ],
     'anli1': [
         ('A man in a red jacket is shoveling snow off his driveway.</s>It is winter and the man is outside.',
          'Shoveling snow off a driveway means the man is outside, and snow on the ground suggests winter, so the premise supports the hypothesis.', 'entailment'),
         ('The museum opened in 1998 and has about 20,000 visitors a year.</s>The museum has never had any visitors.',
          'The premise says the museum has about 20,000 visitors a year, so it cannot have never had any visitors.', 'contradiction'),
+        ("The band released its third album in March, and it reached number five on the national chart.</s>The band's third album sold more copies than its first album.",
+         "The premise gives the third album's chart position but says nothing about how the first album sold, so it neither supports nor contradicts the hypothesis.", 'neutral'),
+        ('Lake Tahoe is a large freshwater lake in the Sierra Nevada, on the border between California and Nevada.</s>Lake Tahoe is partly in Nevada.',
+         'The lake lies on the border between California and Nevada, so part of it is in Nevada.', 'entailment'),
+        ("Dr. Amina Yusuf was appointed head of the hospital's cardiology department in 2015, after ten years as a surgeon there.</s>Amina Yusuf has never worked at a hospital.",
+         'The premise says she worked at the hospital as a surgeon for ten years, which contradicts never having worked at one.', 'contradiction'),
+        ('The village holds a harvest festival every autumn, with music, food stalls and a parade.</s>The festival attracts visitors from other countries.',
+         'The premise describes the festival but says nothing about where its visitors come from, so the hypothesis may or may not be true.', 'neutral'),
     ],
 }
 
 # %% ../nbs/03_prompts.ipynb #809bb8de
 def few_shot_block(task:str, shots:int=2, lead:str='So the answer is') -> str:
-    "The first `shots` exemplars of `task` as 'Q: ... A: ... The answer is X.' blocks."
+    "The first `shots` exemplars of `task` (None: all) as 'Q: ... A: ... The answer is X.' blocks."
     ex = FEW_SHOT[task][:shots]
     return ''.join(f'Q: {_nli_q(q) if task == "anli1" else q}\nA: {r} {lead} {a}.\n\n' for q, r, a in ex)
 
@@ -174,8 +204,9 @@ def _nli_q(inp:str) -> str:
 # %% ../nbs/03_prompts.ipynb #7e52016d
 _stop = ['\n\nQ:', '\nQ:']
 _svamp = answer_parser(svamp_label)
-register_prompt('svamp', 'few-shot', 'Answer the last question in the same format as the examples: one to three short sentences '
-    'of reasoning, then "The answer is" followed by the arithmetic expression.\n\n' + few_shot_block('svamp', lead='The answer is') + 'Q: {input}\nA:', _svamp, _stop)
+for style, shots in (('few-shot', 2), ('few-shot-full', None)):
+    register_prompt('svamp', style, 'Answer the last question in the same format as the examples: one to three short sentences of reasoning, '
+        'then "The answer is" followed by the arithmetic expression.\n\n' + few_shot_block('svamp', shots, 'The answer is') + 'Q: {input}\nA:', _svamp, _stop)
 register_prompt('svamp', 'zero-shot',
     'Q: {input}\n\nExplain the solution in at most three short sentences, then finish with "The answer is" followed by '
     'the arithmetic expression that computes the answer, for example "The answer is (7 - 2)."', _svamp, _stop)
@@ -185,8 +216,9 @@ register_prompt('svamp', 'label-conditioned',
 
 # %% ../nbs/03_prompts.ipynb #9ce9a586
 _cqa = answer_parser(choice_label)
-register_prompt('cqa', 'few-shot', 'Answer the last question in the same format as the examples: one or two short sentences '
-    'of reasoning, then "So the answer is" followed by the choice.\n\n' + few_shot_block('cqa') + 'Q: {input}\nA:', _cqa, _stop)
+for style, shots in (('few-shot', 2), ('few-shot-full', None)):
+    register_prompt('cqa', style, 'Answer the last question in the same format as the examples: one or two short sentences '
+        'of reasoning, then "So the answer is" followed by the choice.\n\n' + few_shot_block('cqa', shots) + 'Q: {input}\nA:', _cqa, _stop)
 register_prompt('cqa', 'zero-shot',
     'Q: {input}\n\nExplain your reasoning in one or two short sentences, then finish with "So the answer is" followed by '
     'the letter and text of the choice, for example "So the answer is (a) library."', _cqa, _stop)
@@ -197,9 +229,10 @@ register_prompt('cqa', 'label-conditioned',
 # %% ../nbs/03_prompts.ipynb #fb674566
 _nli = answer_parser(nli_label)
 _nli_fields = lambda r: {'question': _nli_q(r['input'])}
-register_prompt('anli1', 'few-shot', 'Answer the last question in the same format as the examples: one or two short sentences '
-    'of reasoning, then "So the answer is" followed by entailment, neutral or contradiction.\n\n' + few_shot_block('anli1') + 'Q: {question}\nA:',
-    _nli, _stop, _nli_fields)
+for style, shots in (('few-shot', 2), ('few-shot-full', None)):
+    register_prompt('anli1', style, 'Answer the last question in the same format as the examples: one or two short sentences of reasoning, '
+        'then "So the answer is" followed by entailment, neutral or contradiction.\n\n' + few_shot_block('anli1', shots) + 'Q: {question}\nA:',
+        _nli, _stop, _nli_fields)
 register_prompt('anli1', 'zero-shot',
     'Q: {question}\n\nExplain in one or two short sentences how the hypothesis relates to the premise, then finish with '
     '"So the answer is" followed by entailment, neutral or contradiction.', _nli, _stop, _nli_fields)
