@@ -10,6 +10,7 @@ DSS = (REPO/'..'/'shared'/'data'/'dss').resolve()
 # tiny parameters per experiment: seconds, not minutes; every experiment in experiments/ must be listed here
 TINY = {
     'paper_reproduction': {'datasets_': '[svamp, anli1]', 'sizes': '[8]', 'max_steps': '1', 'n_valid': '4', 'n_test': '6', 'batch_size': '4', 'teacher': 'smollm2', 'teacher_max_tokens': '16',
+                           'methods': "['standard', 'sbs-teacher', 'sbs-zs']",
                            'student': 'tiny-llama', 'max_rationale_len': '16'},
     'rationale_coverage': {'coverages': '[0.0, 0.5]', 'n_train': '8', 'max_steps': '1', 'n_valid': '4', 'n_test': '6', 'batch_size': '4',
                            'student': 'tiny-llama', 'max_rationale_len': '16'},
