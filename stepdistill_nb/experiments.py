@@ -4,14 +4,17 @@
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'experiments_dir', 'list_experiments', 'parse_params', 'run_name', 'describe_failure', 'run_experiment',
-           'runs_table', 'latest_runs', 'publish_run', 'experiment_cmd']
+           'runs_table', 'latest_runs', 'publish_run', 'ExperimentCommand', 'experiment_parser', 'experiment_cmd',
+           'run_named']
 
 # %% ../nbs/11_experiments.ipynb #bf808727
-import argparse, json, os, platform, re, sys, time
+import json, os, platform, re, sys, time
+from dataclasses import dataclass
+from typing import Optional
 from datetime import datetime, timezone
 from pathlib import Path
 import yaml
-from .flags import RunFailed
+from .flags import RunFailed, UsageError, command_parser, flag, parse_command
 
 # %% ../nbs/11_experiments.ipynb #9d5ed1ab
 def experiments_dir() -> Path:
@@ -152,35 +155,49 @@ def _run_errors() -> tuple:
     return (PapermillExecutionError, CellTimeoutError, DeadKernelError)
 
 # %% ../nbs/11_experiments.ipynb #0bb1bbbf
-def experiment_cmd(argv=None):
-    "stepdistill experiment NAME [-p KEY VALUE ...] [--out DIR] | --list | --summary | --publish RUN [NAME]"
-    ap = argparse.ArgumentParser(prog='stepdistill experiment', description='Run an experiment notebook through papermill.')
-    ap.add_argument('name', nargs='?', help='experiment name (see --list)')
-    ap.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='override a parameter (value read as YAML)')
-    ap.add_argument('--out', help='run folder (default: runs/NAME-DATE-PARAMS)')
-    ap.add_argument('--list', action='store_true', help='list the experiments and their parameters')
-    ap.add_argument('--summary', action='store_true', help='print the table of all runs under runs/ (and write runs/summary.csv)')
-    ap.add_argument('--publish', metavar='RUN', help='copy the report, metrics and figures of run folder RUN to reports/NAME (for the docs)')
-    a = ap.parse_args(sys.argv[1:] if argv is None else argv)
+@dataclass
+class ExperimentCommand:
+    "The flags of `stepdistill experiment` (besides NAME and `-p KEY VALUE`)."
+    out: Optional[str] = flag(None, 'run folder (default: runs/NAME-DATE-PARAMS)')
+    list: bool = flag(False, 'list the experiments and their parameters')
+    summary: bool = flag(False, 'print the table of all runs under runs/ (and write runs/summary.csv)')
+    publish: Optional[str] = flag(None, 'copy the report, metrics and figures of this run folder to reports/NAME (for the docs)')
+
+# %% ../nbs/11_experiments.ipynb #bc92ec4a
+def experiment_parser():
+    "The parser of `stepdistill experiment`: NAME, `-p KEY VALUE` (repeatable) and `ExperimentCommand`'s flags."
+    p = command_parser('stepdistill experiment', (ExperimentCommand,), 'name?', 'experiment name (see --list)',
+                       usage='stepdistill experiment NAME [-p KEY VALUE ...] [--out DIR] | --list | --summary | --publish RUN [NAME]',
+                       description='Run an experiment notebook through papermill.')
+    p.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='override a parameter (value read as YAML)')
+    return p
+
+# %% ../nbs/11_experiments.ipynb #f7f31a11
+def experiment_cmd(argv:list=None): # arguments (default `sys.argv[1:]`)
+    "Run, list, summarise or publish experiment notebooks."
+    name, given, cmd = parse_command(experiment_parser(), sys.argv[1:] if argv is None else argv)
     # errors (a missing experiment, a bad parameter) are reported by `stepdistill_nb.cli.main`: one line, exit 2
-    if a.list:
+    if cmd.list:
         for n, ps in list_experiments().items(): print(f"{n}: " + ', '.join(f'{k}={v}' for k, v in ps.items()))
-        return 0
-    if a.summary:
+    elif cmd.summary:
         t = runs_table(); Path('runs').mkdir(exist_ok=True); t.to_csv('runs/summary.csv', index=False)
-        print(t.to_string(index=False) if len(t) else 'no runs yet'); return 0
-    if a.publish: print(f'published: {publish_run(a.publish, name=a.name)}'); return 0
-    if not a.name: ap.error('give an experiment NAME, or --list')
-    declared = list_experiments().get(a.name)
-    if declared is None: raise FileNotFoundError(f"no experiment {a.name!r}; available: {', '.join(list_experiments())}")
-    params = parse_params(a.param, declared)
-    out = Path(a.out or Path('runs')/run_name(a.name, params)).resolve()
-    try: run_experiment(a.name, params, out)
+        print(t.to_string(index=False) if len(t) else 'no runs yet')
+    elif cmd.publish: print(f'published: {publish_run(cmd.publish, name=name)}')
+    elif not name: raise UsageError('give an experiment NAME, or --list')
+    else: run_named(name, given, cmd.out)
+    return 0
+
+# %% ../nbs/11_experiments.ipynb #db33078c
+def run_named(name:str, given:list=None, out=None):
+    "Run experiment `name` with the `[KEY, VALUE]` pairs `given` into `out`; print the run folder and its metrics."
+    declared = list_experiments().get(name)
+    if declared is None: raise FileNotFoundError(f"no experiment {name!r}; available: {', '.join(list_experiments())}")
+    params = parse_params(given, declared)
+    out = Path(out or Path('runs')/run_name(name, params)).resolve()
+    try: run_experiment(name, params, out)
     except _run_errors() as e:
         cell = f' in cell [{e.exec_count}]' if getattr(e, 'exec_count', None) is not None else ''
-        raise RunFailed(f"experiment {a.name} ({experiments_dir()/f'{a.name}.ipynb'}) failed{cell}: {describe_failure(e)}; "
+        raise RunFailed(f"experiment {name} ({experiments_dir()/f'{name}.ipynb'}) failed{cell}: {describe_failure(e)}; "
                         f"the partly executed report is {out/'report.ipynb'}") from e
     print(f'run folder: {out}')
-    m = out/'metrics.json'
-    if m.exists(): print(m.read_text())
-    return 0
+    if (out/'metrics.json').exists(): print((out/'metrics.json').read_text())

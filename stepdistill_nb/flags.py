@@ -63,14 +63,14 @@ def flag(default, # the default value
 # %% ../nbs/00a_flags.ipynb #ec280062
 def command_parser(prog:str, # `stepdistill NAME`
                    types:tuple, # dataclasses: every field is a flag (hyphens or underscores)
-                   positional:str, # the one positional argument's name
+                   positional:str, # the one positional argument's name (`NAME?`: may be left out)
                    help:str, # and its help
                    usage:str=None, # a short usage line for errors (`--help` still lists every flag)
                    description:str=None):
     "An argument parser for a command whose flags are dataclass fields (Hugging Face's `HfArgumentParser`)."
     from transformers import HfArgumentParser   # only commands with settings objects need it
     p = HfArgumentParser(types, prog=prog, usage=usage, description=description)
-    p.add_argument(positional, help=help)
+    p.add_argument(positional.rstrip('?'), help=help, **({'nargs': '?'} if positional.endswith('?') else {}))
     return p
 
 # %% ../nbs/00a_flags.ipynb #8dd20a3d
