@@ -689,7 +689,7 @@ def teacher_error_rates(self:StepByStepDDK, trainer, held:dict) -> dict:
     tfmt = TaskFormat(**{**trainer.fmt.to_dict(), 'seq2seq': is_seq2seq(self.teacher)})
     score = accuracy_score(self.teacher_tokenizer, tfmt, trainer.metric, trainer.grammar, self.batch_size)
     if self.cache_dir is None: return score(self.teacher, held)
-    key = f'{model_key(self.teacher)}-{records_key(held)}-{records_key({"fmt": [tfmt.to_dict()]})}-{trainer.grammar}-accuracy'
+    key = f'{model_key(self.teacher)}-{records_key(held)}-{records_key({"fmt": [tfmt.to_dict()]})}-{trainer.grammar}-{getattr(trainer.metric, "__name__", trainer.metric)}-accuracy'
     return json_cached(Path(self.cache_dir) / 'ddk_teacher_errors.json', key, lambda: score(self.teacher, held))
 
 # %% ../nbs/07_ddk.ipynb #50696b73
