@@ -100,7 +100,7 @@ def test_coverage_and_limit_cli(toy_input, tmp_path):
 def test_bad_prompt_style_is_a_clear_error(toy_input, tmp_path):
     r = subprocess.run([str(BIN/'stepdistill'), 'annotate', str(toy_input), '--out', str(tmp_path/'o.jsonl'), '--prompt', 'two-shot'],
                        cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert r.returncode != 0 and '--prompt must be one of zero-shot, few-shot, label-conditioned' in r.stderr
+    assert r.returncode != 0 and '--prompt must be one of zero-shot, few-shot, few-shot-full, label-conditioned' in r.stderr
 
 
 def test_resume_after_kill9_http_smollm2(toy_input, tmp_path):

@@ -75,7 +75,7 @@ def test_annotate_never_destroys_its_input(records, tmp_path):
     (['--max-new-tokens', '0'], '--max-new-tokens must be at least 1'),
     (['--teacher', 'bogus'], "unknown teacher 'bogus'"),
     (['--task', 'bogus'], "prompt registered for task 'bogus'"),
-    (['--prompt', 'two-shot'], '--prompt must be one of zero-shot, few-shot, label-conditioned'),
+    (['--prompt', 'two-shot'], '--prompt must be one of zero-shot, few-shot, few-shot-full, label-conditioned'),
 ])
 def test_annotate_flags_checked_before_work(records, tmp_path, flags, msg):
     out = tmp_path/'o.jsonl'
