@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['EXIT_USAGE', 'EXIT_PARTIAL', 'USER_ERRORS', 'EXIT_FAILED', 'AT_LEAST_1', 'NON_NEGATIVE', 'POSITIVE', 'FRACTION',
-           'CommandError', 'UsageError', 'RunFailed', 'check_flag', 'check_flags', 'flag', 'command_parser',
-           'parse_command']
+           'CommandError', 'UsageError', 'RunFailed', 'check_flag', 'check_flags', 'flag', 'DefaultsOnceFormatter',
+           'command_parser', 'parse_command']
 
 # %% ../nbs/00a_flags.ipynb #409ecd0b
-import dataclasses
+import argparse, dataclasses
 
 # %% ../nbs/00a_flags.ipynb #8e250405
 EXIT_USAGE, EXIT_PARTIAL = 2, 3   # a usage or input error; a run in which some requested work failed
@@ -60,6 +60,13 @@ def flag(default, # the default value
     "A dataclass field that is also a command-line flag: its help text and aliases, as `HfArgumentParser` reads them."
     return dataclasses.field(default=default, metadata={'help': help, **({'aliases': list(aliases)} if aliases else {})})
 
+# %% ../nbs/00a_flags.ipynb #d3f0a1c2
+class DefaultsOnceFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    "`--help` adds `(default: X)` only where the help text does not already say its default, and never for `None`."
+    def _get_help_string(self, action):
+        h = action.help or ''
+        return h if 'default' in h or action.default in (None, argparse.SUPPRESS) else super()._get_help_string(action)
+
 # %% ../nbs/00a_flags.ipynb #ec280062
 def command_parser(prog:str, # `stepdistill NAME`
                    types:tuple, # dataclasses: every field is a flag (hyphens or underscores)
@@ -69,7 +76,7 @@ def command_parser(prog:str, # `stepdistill NAME`
                    description:str=None):
     "An argument parser for a command whose flags are dataclass fields (Hugging Face's `HfArgumentParser`)."
     from transformers import HfArgumentParser   # only commands with settings objects need it
-    p = HfArgumentParser(types, prog=prog, usage=usage, description=description)
+    p = HfArgumentParser(types, prog=prog, usage=usage, description=description, formatter_class=DefaultsOnceFormatter)
     p.add_argument(positional.rstrip('?'), help=help, **({'nargs': '?'} if positional.endswith('?') else {}))
     return p
 
