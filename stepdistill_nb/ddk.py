@@ -11,8 +11,7 @@ __all__ = ['DDK_STATE', 'GAP_KINDS', 'DDK_SETTINGS', 'ddk_gaps', 'gap_temperatur
            'TrainCommand', 'bf16_flag', 'train_parser', 'parse_train_flags', 'train_cmd']
 
 # %% ../nbs/07_ddk.ipynb #6c058fc8
-import argparse, dataclasses, hashlib, inspect, json, math, os, sys, warnings
-import json as _json
+import argparse, collections, dataclasses, hashlib, inspect, json, math, os, sys, warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Optional
@@ -615,7 +614,7 @@ def error_rates(preds:list, golds:list, domains:list, # aligned predictions, gol
                 metric='exact', # a share-of-correct metric (name or function, see `metrics.get_metric`)
                ) -> dict:
     "`{domain: (wrong + 1) / (n + 2)}`: each domain's error rate, smoothed by the rule of succession (never 0 or 1)."
-    acc, n = domain_scores(preds, golds, domains, metric), {d: list(domains).count(d) for d in set(domains)}
+    acc, n = domain_scores(preds, golds, domains, metric), collections.Counter(domains)
     return {d: (round((1 - a) * n[d]) + 1) / (n[d] + 2) for d, a in acc.items()}
 
 # %% ../nbs/07_ddk.ipynb #87827c2f
@@ -853,5 +852,5 @@ def train_cmd(argv:list=None): # arguments (default `sys.argv[1:]`)
     if cmd.uniform_domains: hooks = dict(sampler_factory=domain_sampling(seed=args.seed))
     info = train(data, cmd.student, out=cmd.out, args=args, valid=cmd.valid, resume=cmd.resume, **hooks)
     if int(os.environ.get('RANK', 0)) == 0:
-        print(_json.dumps(info) if cmd.json else f"saved to {cmd.out}: validation {info['metric']} accuracy "
+        print(json.dumps(info) if cmd.json else f"saved to {cmd.out}: validation {info['metric']} accuracy "
               f"{info['metrics'].get('eval_accuracy', float('nan')):.4f} after {info['global_step']} steps")
