@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['execute_nb', 'process_nb', 'site_url', 'relative_links', 'page_name', 'slug', 'render_nb', 'page_html',
-           'doc_notebooks', 'report_dirs', 'report_page', 'results_html', 'build_site', 'check_site', 'readme_text',
-           'write_readme', 'example_outputs', 'keep_outputs', 'docs_cmd']
+           'doc_notebooks', 'report_dirs', 'report_page', 'results_html', 'report_html', 'build_site', 'check_site',
+           'readme_text', 'write_readme', 'example_outputs', 'keep_outputs', 'docs_cmd']
 
 # %% ../nbs/98_docs.ipynb #2626ac1f
 import html, json, os, re, shutil, sys, tempfile
@@ -185,6 +185,14 @@ def results_html(reports=None) -> str:
         for k, rows in tables.items(): parts += [f'<h3 id="{slug(d.name + "-" + k)}">{html.escape(k)}</h3>', _table_html(rows)]
     return '\n'.join(parts)
 
+# %% ../nbs/98_docs.ipynb #a2642a90
+def report_html(d) -> tuple:
+    "Title, description and body of the report page for folder `d`: its `README.md` conclusion, then the executed notebook."
+    title, desc, body = render_nb(read_nb(Path(d)/'report.ipynb'))
+    note = Path(d)/'README.md'
+    if note.exists(): body = f'<section class="conclusion">{_md(note.read_text(encoding="utf-8"))}</section>\n{body}'
+    return title, desc, body
+
 # %% ../nbs/98_docs.ipynb #776c95dc
 def build_site(out='_site', # output folder
                path=None, # notebooks folder (default: nbs_path)
@@ -200,7 +208,7 @@ def build_site(out='_site', # output folder
         title, desc, body = render_nb(nb)
         pages.append((page_name(nbp), title or nbp.stem, desc, body))
     for d in report_dirs(reports):
-        title, desc, body = render_nb(read_nb(d/'report.ipynb'))
+        title, desc, body = report_html(d)
         pages.append((report_page(d), title or d.name, desc or f'executed experiment report: reports/{d.name}', body))
     if report_dirs(reports): pages.append(('results.html', 'Results', 'tables from the latest experiment runs', results_html(reports)))
     nav = [(p, t) for p, t, _, _ in pages]
