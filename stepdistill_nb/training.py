@@ -11,8 +11,8 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'la
            'grammar_spec', 'grammar_matcher', 'grammar_accepts', 'GrammarConstraint', 'StepByStepTrainer',
            'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'DistillConfig', 'distill_config', 'default_lr',
            'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train', 'run_info',
-           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'score_choices', 'evaluate',
-           'evaluate_cmd', 'read_inputs', 'predict_cmd']
+           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'shared_prompt_batch',
+           'shared_prompt_logprobs', 'score_choices', 'evaluate', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -935,7 +935,50 @@ class Student:
         if not rationale: return [dict(label=l) for l in labels]
         return [dict(label=l, rationale=r) for l, r in zip(labels, gen('explain'))]
 
+# %% ../nbs/05_training.ipynb #c2d5f8b3
+def shared_prompt_batch(items:list, # per question `(prompt_ids, [candidate_ids, ...])`, each candidate with its end of sequence
+                        pad_id:int) -> dict:
+    "One line per question: its prompt once, then every candidate, each seeing the prompt and itself; where each target is predicted."
+    L = max(len(p) + sum(map(len, cs)) for p, cs in items)
+    ids, pos = torch.full((len(items), L), pad_id), torch.zeros(len(items), L, dtype=torch.long)
+    mask = torch.eye(L, dtype=torch.bool).repeat(len(items), 1, 1, 1)   # padding sees only itself (no empty softmax row)
+    tril = lambda n: torch.ones(n, n, dtype=torch.bool).tril()
+    line, src, tgt, cand, k = [], [], [], [], 0
+    for b, (p, cs) in enumerate(items):
+        n = at = len(p)
+        ids[b, :n], pos[b, :n], mask[b, 0, :n, :n] = torch.tensor(p), torch.arange(n), tril(n)
+        for c in cs:
+            m = len(c)
+            ids[b, at:at+m], pos[b, at:at+m] = torch.tensor(c), torch.arange(n, n + m)
+            mask[b, 0, at:at+m, :n], mask[b, 0, at:at+m, at:at+m] = True, tril(m)
+            src += [n - 1, *range(at, at + m - 1)]   # a token is predicted at the place before it: the first one at the prompt's end
+            tgt += c; line += [b] * m; cand += [k] * m; k += 1
+            at += m
+    return dict(input_ids=ids, position_ids=pos, mask=mask, line=torch.tensor(line), src=torch.tensor(src),
+                targets=torch.tensor(tgt), cand=torch.tensor(cand))
+
+# %% ../nbs/05_training.ipynb #f5a8c1e6
+@torch.no_grad()
+def shared_prompt_logprobs(model, batch:dict) -> torch.Tensor:
+    "Each candidate's summed log-probability from one pass over `shared_prompt_batch`'s lines."
+    mask, w = batch['mask'], next(model.parameters())
+    if model.config._attn_implementation == 'eager':   # eager attention adds its mask to the scores
+        mask = torch.zeros(mask.shape, dtype=w.dtype, device=w.device).masked_fill(~mask, torch.finfo(w.dtype).min)
+    kw = dict(input_ids=batch['input_ids'], position_ids=batch['position_ids'], attention_mask=mask, use_cache=False)
+    parts = _body_and_head(model)
+    h = (model(**kw).logits if parts is None else parts[0](**kw).last_hidden_state)[batch['line'], batch['src']]
+    ce = F.cross_entropy((h if parts is None else parts[1](h)).float(), batch['targets'], reduction='none')
+    return -ce.new_zeros(int(batch['cand'][-1]) + 1).index_add(0, batch['cand'], ce)
+
 # %% ../nbs/05_training.ipynb #7abb62e3
+def _candidate_groups(counts:list, most:int) -> list:
+    "Consecutive `(start, end)` groups of questions with at most `most` candidates in all (at least one question each)."
+    groups, start, total = [], 0, 0
+    for i, n in enumerate(counts):
+        if i > start and total + n > most: groups.append((start, i)); start, total = i, 0
+        total += n
+    return groups + [(start, len(counts))] if counts else groups
+
 @torch.no_grad()
 def score_choices(model, tok, fmt:TaskFormat, texts:list, choices:list, # per text, its candidate labels
                   batch_size:int=32, # candidate rows per forward pass
@@ -943,13 +986,21 @@ def score_choices(model, tok, fmt:TaskFormat, texts:list, choices:list, # per te
     "Per text, the log-probability of each of its candidates as the predict task's label (its tokens and the end of sequence)."
     model.eval(); dev = next(model.parameters()).device
     rows = [fmt.encode(tok, t, 'predict', c) for t, cs in zip(texts, choices) for c in cs]
-    col = MultiTaskCollator(tok.pad_token_id, True) if fmt.seq2seq else PackedCollator(tok.pad_token_id, 16 * max(map(len, (r['input_ids'] for r in rows)), default=1))
     lp = []
-    for k in tqdm(range(0, len(rows), batch_size), desc='scoring choices', disable=not progress):
-        feats = [dict(pred_input_ids=r['input_ids'], pred_labels=r['labels'], expl_input_ids=[], expl_labels=[], idx=j, domain='')
-                 for j, r in enumerate(rows[k:k+batch_size])]
-        batch = {n: v.to(dev) if torch.is_tensor(v) else v for n, v in col(feats).items()}
-        lp += (-task_losses(model, batch, fmt.seq2seq)[0]).tolist()
+    if not fmt.seq2seq and model.config._attn_implementation in ('sdpa', 'eager'):   # each prompt once, its candidates after it
+        prompts = [fmt.encode(tok, t, 'predict')['input_ids'] for t in texts]
+        at, items = 0, []
+        for p, cs in zip(prompts, choices): items.append((p, [r['input_ids'][len(p):] for r in rows[at:at+len(cs)]])); at += len(cs)
+        for s, e in tqdm(_candidate_groups(list(map(len, choices)), batch_size), desc='scoring choices', disable=not progress):
+            batch = {n: v.to(dev) for n, v in shared_prompt_batch(items[s:e], tok.pad_token_id).items()}
+            lp += shared_prompt_logprobs(model, batch).tolist()
+    else:
+        col = MultiTaskCollator(tok.pad_token_id, True) if fmt.seq2seq else PackedCollator(tok.pad_token_id, 16 * max(map(len, (r['input_ids'] for r in rows)), default=1))
+        for k in tqdm(range(0, len(rows), batch_size), desc='scoring choices', disable=not progress):
+            feats = [dict(pred_input_ids=r['input_ids'], pred_labels=r['labels'], expl_input_ids=[], expl_labels=[], idx=j, domain='')
+                     for j, r in enumerate(rows[k:k+batch_size])]
+            batch = {n: v.to(dev) if torch.is_tensor(v) else v for n, v in col(feats).items()}
+            lp += (-task_losses(model, batch, fmt.seq2seq)[0]).tolist()
     out, at = [], 0
     for cs in choices: out.append(lp[at:at+len(cs)]); at += len(cs)
     return out
