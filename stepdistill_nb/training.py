@@ -12,7 +12,8 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'la
            'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'DistillConfig', 'distill_config', 'default_lr',
            'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train', 'run_info',
            'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'shared_prompt_batch',
-           'shared_prompt_logprobs', 'score_choices', 'evaluate', 'evaluate_cmd', 'read_inputs', 'predict_cmd']
+           'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'evaluate', 'evaluate_cmd',
+           'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -970,7 +971,7 @@ def shared_prompt_logprobs(model, batch:dict) -> torch.Tensor:
     ce = F.cross_entropy((h if parts is None else parts[1](h)).float(), batch['targets'], reduction='none')
     return -ce.new_zeros(int(batch['cand'][-1]) + 1).index_add(0, batch['cand'], ce)
 
-# %% ../nbs/05_training.ipynb #7abb62e3
+# %% ../nbs/05_training.ipynb #a7c0e3f8
 def _candidate_groups(counts:list, most:int) -> list:
     "Consecutive `(start, end)` groups of questions with at most `most` candidates in all (at least one question each)."
     groups, start, total = [], 0, 0
@@ -979,28 +980,36 @@ def _candidate_groups(counts:list, most:int) -> list:
         total += n
     return groups + [(start, len(counts))] if counts else groups
 
+# %% ../nbs/05_training.ipynb #b8d1f4a9
+def prompt_and_candidates(tok, fmt:TaskFormat, text:str, cands:list) -> tuple:
+    "`(prompt_ids, [candidate_ids, ...])` of one question's predict task, each candidate its label tokens and the end of sequence."
+    p = fmt.encode(tok, text, 'predict')['input_ids']
+    return p, [fmt.encode(tok, text, 'predict', c)['input_ids'][len(p):] for c in cands]
+
+# %% ../nbs/05_training.ipynb #c9e2a5b0
+@torch.no_grad()
+def _rowwise_logprobs(model, tok, fmt:TaskFormat, texts:list, choices:list, batch_size:int, progress:bool) -> list:
+    "Every candidate's log-probability, a row per candidate through the training step's loss path (seq2seq, other kernels)."
+    rows, dev, lp = [fmt.encode(tok, t, 'predict', c) for t, cs in zip(texts, choices) for c in cs], next(model.parameters()).device, []
+    col = MultiTaskCollator(tok.pad_token_id, True) if fmt.seq2seq else PackedCollator(tok.pad_token_id, 16 * max(map(len, (r['input_ids'] for r in rows)), default=1))
+    for k in tqdm(range(0, len(rows), batch_size), desc='scoring choices', disable=not progress):
+        feats = [dict(pred_input_ids=r['input_ids'], pred_labels=r['labels'], expl_input_ids=[], expl_labels=[], idx=j, domain='')
+                 for j, r in enumerate(rows[k:k+batch_size])]
+        lp += (-task_losses(model, {n: v.to(dev) if torch.is_tensor(v) else v for n, v in col(feats).items()}, fmt.seq2seq)[0]).tolist()
+    return lp
+
+# %% ../nbs/05_training.ipynb #7abb62e3
 @torch.no_grad()
 def score_choices(model, tok, fmt:TaskFormat, texts:list, choices:list, # per text, its candidate labels
-                  batch_size:int=32, # candidate rows per forward pass
+                  batch_size:int=32, # candidates per forward pass
                   progress:bool=False) -> list:
     "Per text, the log-probability of each of its candidates as the predict task's label (its tokens and the end of sequence)."
     model.eval(); dev = next(model.parameters()).device
-    rows = [fmt.encode(tok, t, 'predict', c) for t, cs in zip(texts, choices) for c in cs]
-    lp = []
-    if not fmt.seq2seq and model.config._attn_implementation in ('sdpa', 'eager'):   # each prompt once, its candidates after it
-        prompts = [fmt.encode(tok, t, 'predict')['input_ids'] for t in texts]
-        at, items = 0, []
-        for p, cs in zip(prompts, choices): items.append((p, [r['input_ids'][len(p):] for r in rows[at:at+len(cs)]])); at += len(cs)
+    if fmt.seq2seq or model.config._attn_implementation not in ('sdpa', 'eager'): lp = _rowwise_logprobs(model, tok, fmt, texts, choices, batch_size, progress)
+    else:   # causal: each prompt once, its candidates after it
+        items, lp = [prompt_and_candidates(tok, fmt, t, cs) for t, cs in zip(texts, choices)], []
         for s, e in tqdm(_candidate_groups(list(map(len, choices)), batch_size), desc='scoring choices', disable=not progress):
-            batch = {n: v.to(dev) for n, v in shared_prompt_batch(items[s:e], tok.pad_token_id).items()}
-            lp += shared_prompt_logprobs(model, batch).tolist()
-    else:
-        col = MultiTaskCollator(tok.pad_token_id, True) if fmt.seq2seq else PackedCollator(tok.pad_token_id, 16 * max(map(len, (r['input_ids'] for r in rows)), default=1))
-        for k in tqdm(range(0, len(rows), batch_size), desc='scoring choices', disable=not progress):
-            feats = [dict(pred_input_ids=r['input_ids'], pred_labels=r['labels'], expl_input_ids=[], expl_labels=[], idx=j, domain='')
-                     for j, r in enumerate(rows[k:k+batch_size])]
-            batch = {n: v.to(dev) if torch.is_tensor(v) else v for n, v in col(feats).items()}
-            lp += (-task_losses(model, batch, fmt.seq2seq)[0]).tolist()
+            lp += shared_prompt_logprobs(model, {n: v.to(dev) for n, v in shared_prompt_batch(items[s:e], tok.pad_token_id).items()}).tolist()
     out, at = [], 0
     for cs in choices: out.append(lp[at:at+len(cs)]); at += len(cs)
     return out
