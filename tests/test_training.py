@@ -331,3 +331,11 @@ def test_cli_grammar_and_frozen_layers(tmp_path):
     fct.test_eq([l in ('yes', 'no') for l in run_cli('predict', out, '--input', tmp_path/'in.txt').splitlines()], [True, True])
     free = run_cli('predict', out, '--input', tmp_path/'in.txt', '--grammar', 'none').splitlines()
     assert not all(l in ('yes', 'no') for l in free), free      # the random-init model writes anything without the grammar
+
+def test_choice_benchmark_compares_both_paths(tmp_path):
+    "benchmarks/bench_choices.py scores the same questions both ways: same log-probabilities, fewer tokens read with the prompt once."
+    spec = importlib.util.spec_from_file_location('bench_choices', Path(__file__).resolve().parents[1]/'benchmarks'/'bench_choices.py')
+    bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
+    res = bench.main('tiny-llama', n=3, batch_size=8, repeats=1, out=str(tmp_path/'choices.json'))
+    assert json.loads((tmp_path/'choices.json').read_text())['candidates'] == 15
+    assert res['tokens']['shared'] < res['tokens']['rowwise'] and res['max_abs_logprob_diff'] < 1e-3
