@@ -14,7 +14,7 @@ absent, synthetic questions of the same shape. Prints the figures and writes JSO
 import argparse, json, platform, time
 from pathlib import Path
 import torch
-from stepdistill_nb.training import TaskFormat, _rowwise_logprobs, load_student, score_choices
+from stepdistill_nb.training import TaskFormat, _rowwise_logprobs, load_student, prompt_and_candidates, score_choices
 
 ROOT = Path(__file__).resolve().parents[1].parent/'shared'/'data'/'dss'
 
@@ -33,9 +33,9 @@ def main(student='smollm2', n=100, batch_size=32, repeats=2, out='benchmarks/res
     model, tok = load_student(student); model.eval()
     fmt = TaskFormat(seq2seq=False)
     texts, cands, source = questions(n)
-    prompt_tokens = sum(len(fmt.encode(tok, t, 'predict')['input_ids']) for t in texts)
-    row_tokens = sum(len(fmt.encode(tok, t, 'predict', c)['input_ids']) for t, cs in zip(texts, cands) for c in cs)
-    shared_tokens = prompt_tokens + row_tokens - sum(len(cs) * len(fmt.encode(tok, t, 'predict')['input_ids']) for t, cs in zip(texts, cands))
+    items = [prompt_and_candidates(tok, fmt, t, cs) for t, cs in zip(texts, cands)]   # the layouts both paths read
+    row_tokens = sum(len(p) * len(cs) + sum(map(len, cs)) for p, cs in items)         # the prompt again with every candidate
+    shared_tokens = sum(len(p) + sum(map(len, cs)) for p, cs in items)                 # the prompt once
     runs = dict(rowwise=lambda: _rowwise_logprobs(model, tok, fmt, texts, cands, batch_size, False),
                 shared=lambda: [x for s in score_choices(model, tok, fmt, texts, cands, batch_size) for x in s])
     times, scores = {k: [] for k in runs}, {}
