@@ -190,7 +190,11 @@ def report_html(d) -> tuple:
     "Title, description and body of the report page for folder `d`: its `README.md` conclusion, then the executed notebook."
     title, desc, body = render_nb(read_nb(Path(d)/'report.ipynb'))
     note = Path(d)/'README.md'
-    if note.exists(): body = f'<section class="conclusion">{_md(note.read_text(encoding="utf-8"))}</section>\n{body}'
+    if note.exists():
+        text = note.read_text(encoding='utf-8')
+        head, _, rest = text.partition('\n')
+        if head.startswith('# '): title, text = head[2:].strip(), rest
+        body = f'<section class="conclusion">{_md(text)}</section>\n{body}'
     return title, desc, body
 
 # %% ../nbs/98_docs.ipynb #776c95dc
