@@ -53,6 +53,33 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
     assert any(o.get('output_type') == 'display_data' and 'image/png' in o.get('data', {}) for c in report['cells'] for o in c.get('outputs', []))
 
 
+@pytest.mark.slow
+def test_fhir_case_study_resumes_from_records_of_another_machine(tmp_path):
+    "`-p records`: finished students' records are reused without their weights; the best one is trained again for its weights."
+    tiny = {**TINY['fhir_case_study'], 'methods': "['standard', 'sbs-oracle']", 'teacher': "''", 'execution': 'false'}
+    def run(out, **extra):
+        args = [a for k, v in {**tiny, **extra}.items() for a in ('-p', k, v)]
+        r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(out)], capture_output=True, text=True, cwd=REPO)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return json.loads((out/'metrics.json').read_text()), json.loads((out/'report.ipynb').read_text())
+    first, _ = run(tmp_path/'a')
+    names = sorted(p.name for p in (tmp_path/'a'/'students').iterdir())
+    assert names == ['sbs-oracle-8', 'standard-8']
+    for name in names: assert (tmp_path/'a'/'students'/name/'test_predictions.json').exists()
+    second, report = run(tmp_path/'b', records=str(tmp_path/'a'/'students'))
+    best = f"{second['best']['method']}-{second['best']['n_train']}"
+    other = next(n for n in names if n != best)
+    text = ''.join(''.join(o.get('text', '')) for c in report['cells'] for o in c.get('outputs', []))
+    assert f'{best}: the best student; its weights are not on this machine: trained again' in text
+    assert f"{other}: finished by an earlier run; its records reused, without its weights ({tmp_path/'a'/'students'/other})" in text
+    assert (tmp_path/'b'/'students'/best/'model.safetensors').exists()
+    assert not list((tmp_path/'b'/'students'/other).glob('*.safetensors'))   # its records only
+    assert json.loads((tmp_path/'b'/'students'/other/'test_predictions.json').read_text()) == \
+           json.loads((tmp_path/'a'/'students'/other/'test_predictions.json').read_text())
+    rows = lambda m: {f"{r['method']}-{r['n_train']}": r for r in m['results']}
+    assert rows(second)[other]['equivalent'] == rows(first)[other]['equivalent']
+
+
 # ---------------------------------------------------------------- a notebook that fails
 @pytest.fixture
 def failing_experiment(tmp_path, monkeypatch):
