@@ -79,6 +79,11 @@ def test_fhir_case_study_resumes_from_records_of_another_machine(tmp_path):
            json.loads((tmp_path/'a'/'students'/other/'test_predictions.json').read_text())
     rows = lambda m: {f"{r['method']}-{r['n_train']}": r for r in m['results']}
     assert rows(second)[other]['equivalent'] == rows(first)[other]['equivalent']
+    # records of other test requests (here another seed) are refused with a clear error, not scored against the wrong golds
+    args = [a for k, v in {**tiny, 'seed': '1', 'records': str(tmp_path/'a'/'students')}.items() for a in ('-p', k, v)]
+    r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'c')], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-3000:]
+    assert 'its records answer other test requests than this run asks' in r.stderr and 'run again without -p records' in r.stderr
 
 
 # ---------------------------------------------------------------- a notebook that fails
