@@ -10,10 +10,10 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'la
            'multitask_loss', 'forward_rows', 'packed_logits', 'seq2seq_rows', 'task_losses', 'generate', 'load_grammar',
            'grammar_spec', 'grammar_matcher', 'grammar_accepts', 'GrammarConstraint', 'StepByStepTrainer',
            'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'DistillConfig', 'distill_config', 'default_lr',
-           'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'train', 'run_info',
-           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student', 'shared_prompt_batch',
-           'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'evaluate', 'evaluate_cmd',
-           'read_inputs', 'predict_cmd']
+           'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'start_attempt',
+           'train', 'run_info', 'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student',
+           'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'evaluate',
+           'evaluate_cmd', 'read_inputs', 'predict_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -765,6 +765,17 @@ def last_complete_checkpoint(folder) -> str:
     if skipped: warnings.warn(f"{folder}: skipping {', '.join(skipped)} (interrupted while being written); "
                               + (f'resuming from {p.name}' if p else 'no complete checkpoint: starting afresh'), stacklevel=2)
     return str(p) if p else None
+
+# %% ../nbs/05_training.ipynb #533c6803
+def start_attempt(out, # a run folder (checkpoints in OUT/checkpoints)
+                 ) -> float:
+    "Note a training attempt starting now in OUT/train_attempts.json; the seconds earlier attempts spent on the work its checkpoint keeps."
+    out = Path(out); f = out/'train_attempts.json'
+    attempts = json.loads(f.read_text()) if f.exists() else []
+    ck = last_complete_checkpoint(out/'checkpoints')
+    attempts.append(dict(start=time.time(), resumes_from=(Path(ck)/'trainer_state.json').stat().st_mtime if ck else None))
+    out.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(attempts))
+    return sum(max(0.0, b['resumes_from'] - a['start']) for a, b in zip(attempts, attempts[1:]) if b['resumes_from'])
 
 # %% ../nbs/05_training.ipynb #21f6d50d
 def _resume_point(out:Path, resume:bool):
