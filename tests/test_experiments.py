@@ -18,7 +18,7 @@ TINY = {
     'ddk_vs_uniform': {'n_common': '2', 'n_rare': '1', 'n_reference': '1', 'n_valid': '1', 'n_test': '1', 'max_steps': '2', 'ddk_interval': '1',
                        'batch_size': '4', 'ddk_eval_per_domain': '1', 'student': 'tiny-llama', 'kd_gamma': '0.1'},
     'fhir_case_study': {'sizes': '[8]', 'n_valid': '10', 'n_test': '4', 'max_steps': '2', 'batch_size': '4', 'teacher': 'smollm2',
-                        'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'max_rationale_len': '32',
+                        'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'lighter': 'true', 'max_rationale_len': '32',
                         'ddk_interval': '1', 'ddk_teacher': 'tiny-llama', 'student': 'tiny-llama',
                         'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk']"},
 }
@@ -47,7 +47,11 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     info = json.loads((out/'run.json').read_text())
     assert info['status'] == 'ok' and info['experiment'] == name
-    assert json.loads((out/'metrics.json').read_text())
+    metrics = json.loads((out/'metrics.json').read_text())
+    assert metrics
+    if name == 'fhir_case_study':   # -p lighter true: the best student also timed and scored with int8 and with bf16 weights
+        assert [c['model'].split(', ')[-1] for c in metrics['cost']][1:3] == ['int8 weights', 'bf16 weights']
+        assert all(0 <= c['equivalent'] <= 1 and c['n_test'] == 4 for c in metrics['cost'][:3])
     assert list(out.glob('*.png')), 'the experiment saved no figure'
     report = json.loads((out/'report.ipynb').read_text())
     assert any(o.get('output_type') == 'display_data' and 'image/png' in o.get('data', {}) for c in report['cells'] for o in c.get('outputs', []))
@@ -67,7 +71,8 @@ def test_fhir_case_study_resumes_from_records_of_another_machine(tmp_path):
     assert names == ['sbs-oracle-8', 'standard-8']
     for name in names:   # the requests with their answers: the same ids can hold other requests (another population)
         assert sorted(json.loads((tmp_path/'a'/'students'/name/'test_predictions.json').read_text())) == ['ids', 'inputs', 'preds']
-    second, report = run(tmp_path/'b', records=str(tmp_path/'a'/'students'))
+    # a second size where only standard fine-tuning is run (-p skip): the finished students come from their records
+    second, report = run(tmp_path/'b', records=str(tmp_path/'a'/'students'), sizes='[4, 8]', skip="['sbs-oracle-4']")
     best = f"{second['best']['method']}-{second['best']['n_train']}"
     other = next(n for n in names if n != best)
     text = ''.join(''.join(o.get('text', '')) for c in report['cells'] for o in c.get('outputs', []))
@@ -79,6 +84,13 @@ def test_fhir_case_study_resumes_from_records_of_another_machine(tmp_path):
            json.loads((tmp_path/'a'/'students'/other/'test_predictions.json').read_text())
     rows = lambda m: {f"{r['method']}-{r['n_train']}": r for r in m['results']}
     assert rows(second)[other]['equivalent'] == rows(first)[other]['equivalent']
+    assert sorted(rows(second)) == ['sbs-oracle-8', 'standard-4', 'standard-8']
+    assert [v['comparison'] for v in second['verdict']] == ['sbs-oracle (n=8) vs standard (n=8)']
+    # a skipped student that is not one of -p methods × -p sizes is refused, naming the parameter
+    args = [a for k, v in {**tiny, 'skip': "['sbs-teacher-8']"}.items() for a in ('-p', k, v)]
+    r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'d')], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-3000:]
+    assert "-p skip ['sbs-teacher-8']: each must name a student METHOD-N of -p methods ['standard', 'sbs-oracle'] and -p sizes [8]" in r.stderr
     # records of other test requests (here another seed) are refused with a clear error, not scored against the wrong golds
     args = [a for k, v in {**tiny, 'seed': '1', 'records': str(tmp_path/'a'/'students')}.items() for a in ('-p', k, v)]
     r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'c')], capture_output=True, text=True, cwd=REPO)

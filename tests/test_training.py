@@ -179,6 +179,11 @@ def test_cli_train_evaluate_predict(tmp_path):
     fct.test_eq([r['label'] for r in rows], [st.predict([t], max_new_tokens=4)[0]['label'] for t in texts])
     rat = [json.loads(l) for l in run_cli('predict', out, '--input', tmp_path/'in.txt', '--json', '--rationale', '--max-new-tokens', 4).splitlines()]
     assert all('rationale' in r for r in rat)
+    # --bf16: bfloat16 weights, one answer per input; --int8 with --bf16 is refused in one line
+    fct.test_eq(next(Student.load(out, 'cpu', bf16=True).model.parameters()).dtype, torch.bfloat16)
+    fct.test_eq(len(run_cli('predict', out, '--input', tmp_path/'in.txt', '--bf16', '--max-new-tokens', 4).splitlines()), len(texts))
+    r = subprocess.run([str(BIN/'stepdistill'), 'predict', str(out), '--input', str(tmp_path/'in.txt'), '--int8', '--bf16'], capture_output=True, text=True)
+    fct.test_eq(r.returncode, 2); assert '--int8 or --bf16, not both' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_cli_errors(tmp_path):
     (tmp_path/'bad.txt').write_text('a\n\nb\n')
