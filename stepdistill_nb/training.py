@@ -928,6 +928,7 @@ class Student:
              bf16:bool=False, # bfloat16 weights: half the bytes read per token (fast where the CPU has bf16 arithmetic)
             ):
         "Load a student saved by `train`."
+        if int8 and bf16: raise ValueError('int8 or bf16 weights, not both')
         path = Path(path)
         if not (path/'stepdistill.json').exists(): raise FileNotFoundError(f'{path} is not a saved student (no stepdistill.json)')
         info = json.loads((path/'stepdistill.json').read_text())
@@ -936,7 +937,6 @@ class Student:
         tok = AutoTokenizer.from_pretrained(str(path))
         dev = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         if int8 and dev != 'cpu': raise ValueError(f'int8 weights are for the CPU, not {dev!r}: load with device="cpu"')
-        if int8 and bf16: raise ValueError('int8 or bf16 weights, not both')
         model = quantize_int8(model) if int8 else model.to(dev, torch.bfloat16) if bf16 else model.to(dev)
         return cls(model, tok, fmt, {**info, 'int8': int8, 'bf16_weights': bf16})
 
@@ -1110,12 +1110,17 @@ def predict_cmd(dir:str, # a student saved by `stepdistill train`
                 grammar:str=None, # decode labels under this grammar ('none': unconstrained; default: the student's own)
                 int8:bool=False, # int8 weights on the CPU (faster decoding; see the training notebook for its accuracy)
                 bf16:bool=False, # bfloat16 weights (faster decoding where the CPU has bf16 arithmetic)
+                gguf:str=None, # answer through llama.cpp from the student's GGUF export: q8_0, f16 or f32 (written if missing)
                ):
     "Predict labels (optionally rationales) for new inputs with a saved student."
     if input is None: raise UsageError('give the inputs with --input FILE')
     check_flags(dict(batch_size=AT_LEAST_1, max_new_tokens=AT_LEAST_1), locals())
-    if int8 and bf16: raise UsageError('--int8 or --bf16, not both')
-    items = read_inputs(input); st = Student.load(dir, 'cpu' if int8 else None, int8=int8, bf16=bf16)
+    if int8 + bf16 + bool(gguf) > 1: raise UsageError('one of --int8, --bf16 and --gguf, not several')
+    if gguf:
+        from stepdistill_nb.llamacpp import QTYPES, LlamaCppStudent
+        check_flags(dict(gguf=QTYPES), locals())
+    items = read_inputs(input)
+    st = LlamaCppStudent.load(dir, gguf) if gguf else Student.load(dir, 'cpu' if int8 else None, int8=int8, bf16=bf16)
     preds = st.predict([o['input'] for o in items], rationale, batch_size, max_new_tokens, progress=len(items) > batch_size,
                        grammar=False if grammar == 'none' else grammar)
     for o, p in zip(items, preds):

@@ -183,7 +183,16 @@ def test_cli_train_evaluate_predict(tmp_path):
     fct.test_eq(next(Student.load(out, 'cpu', bf16=True).model.parameters()).dtype, torch.bfloat16)
     fct.test_eq(len(run_cli('predict', out, '--input', tmp_path/'in.txt', '--bf16', '--max-new-tokens', 4).splitlines()), len(texts))
     r = subprocess.run([str(BIN/'stepdistill'), 'predict', str(out), '--input', str(tmp_path/'in.txt'), '--int8', '--bf16'], capture_output=True, text=True)
-    fct.test_eq(r.returncode, 2); assert '--int8 or --bf16, not both' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    fct.test_eq(r.returncode, 2); assert 'one of --int8, --bf16 and --gguf, not several' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    # --gguf: the student through llama.cpp, from its GGUF export (written on first use): the same answers at float32
+    g = [json.loads(l) for l in run_cli('predict', out, '--input', tmp_path/'in.txt', '--json', '--gguf', 'f32', '--max-new-tokens', 4).splitlines()]
+    fct.test_eq([r['label'] for r in g], [r['label'] for r in rows]); assert (out/'student-f32.gguf').exists()
+    r = subprocess.run([str(BIN/'stepdistill'), 'predict', str(out), '--input', str(tmp_path/'in.txt'), '--gguf', 'q4'], capture_output=True, text=True)
+    fct.test_eq(r.returncode, 2); assert '--gguf must be one of q8_0, f16, f32' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    # export-gguf writes where it is told; a folder that holds no student is refused in one line
+    assert 'MiB' in run_cli('export-gguf', out, '--out', tmp_path/'s.gguf', '--qtype', 'q8_0') and (tmp_path/'s.gguf').exists()
+    r = subprocess.run([str(BIN/'stepdistill'), 'export-gguf', str(tmp_path)], capture_output=True, text=True)
+    fct.test_eq(r.returncode, 2); assert 'not a saved student' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_cli_errors(tmp_path):
     (tmp_path/'bad.txt').write_text('a\n\nb\n')
