@@ -13,7 +13,7 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'la
            'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'start_attempt',
            'train', 'run_info', 'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student',
            'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'evaluate',
-           'evaluate_cmd', 'read_inputs', 'predict_cmd']
+           'evaluate_cmd', 'read_inputs']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, sys, time, warnings
@@ -1098,30 +1098,3 @@ def read_inputs(path) -> list:
     for i, l in enumerate(lines, 1):
         if not l.strip(): raise DataError('empty line: one input per line expected', p, i, 'input')
     return [dict(input=l) for l in lines]
-
-# %% ../nbs/05_training.ipynb #d2bd9a06
-@call_parse
-def predict_cmd(dir:str, # a student saved by `stepdistill train`
-                input:str=None, # text file with one input per line, or a .jsonl/.json/.csv of records
-                rationale:bool=False, # also generate the rationale
-                batch_size:int=16, # inputs per generation batch
-                max_new_tokens:int=None, # generation limit (default: the trained target length)
-                json:bool=False, # one JSON object per input on stdout, in input order
-                grammar:str=None, # decode labels under this grammar ('none': unconstrained; default: the student's own)
-                int8:bool=False, # int8 weights on the CPU (faster decoding; see the training notebook for its accuracy)
-                bf16:bool=False, # bfloat16 weights (faster decoding where the CPU has bf16 arithmetic)
-                gguf:str=None, # answer through llama.cpp from the student's GGUF export: q8_0, f16 or f32 (written if missing)
-               ):
-    "Predict labels (optionally rationales) for new inputs with a saved student."
-    if input is None: raise UsageError('give the inputs with --input FILE')
-    check_flags(dict(batch_size=AT_LEAST_1, max_new_tokens=AT_LEAST_1), locals())
-    if int8 + bf16 + bool(gguf) > 1: raise UsageError('one of --int8, --bf16 and --gguf, not several')
-    if gguf:
-        from stepdistill_nb.llamacpp import QTYPES, LlamaCppStudent
-        check_flags(dict(gguf=QTYPES), locals())
-    items = read_inputs(input)
-    st = LlamaCppStudent.load(dir, gguf) if gguf else Student.load(dir, 'cpu' if int8 else None, int8=int8, bf16=bf16)
-    preds = st.predict([o['input'] for o in items], rationale, batch_size, max_new_tokens, progress=len(items) > batch_size,
-                       grammar=False if grammar == 'none' else grammar)
-    for o, p in zip(items, preds):
-        print(_json.dumps({**o, **p}, ensure_ascii=False) if json else f"{p['label']}" + (f"\t{p['rationale']}" if rationale else ''))
