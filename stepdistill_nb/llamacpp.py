@@ -105,7 +105,7 @@ def _allowed(m, n:int) -> np.ndarray:
 
 # %% ../nbs/06_llamacpp.ipynb #4160cf56
 class LlamaCppStudent:
-    "A saved causal student answering through llama.cpp from its GGUF export; `predict` as `Student.predict`."
+    "A saved causal student answering through llama.cpp from its GGUF export; `predict` as a `Student`'s."
     def __init__(self, runner, tok, fmt:TaskFormat, info:dict, gguf_path): self.runner, self.tok, self.fmt, self.info, self.path = runner, tok, fmt, info, Path(gguf_path)
 
     @classmethod
@@ -135,7 +135,7 @@ class LlamaCppStudent:
     def complete(self, ids:list, max_new_tokens:int, matcher=None) -> str:
         "The greedy completion of prompt `ids` (under `matcher`'s grammar, if any), decoded."
         eos, out, logits = self.tok.eos_token_id, [], self.next_logits(ids)
-        for _ in range(max_new_tokens):
+        for _ in range(min(max_new_tokens, self.runner.context_tokens() - len(ids))):   # within llama.cpp's context window
             if matcher is not None:
                 if matcher.is_stopped() or matcher.is_error(): break   # the query is complete: it may only end
                 logits = np.where(_allowed(matcher, len(logits)), logits, -np.inf)
