@@ -53,14 +53,12 @@ def main(argv=None):
                          equivalent=sum(queries_equivalent(x, g) for x, g in zip(answers, gold)), n_answers=len(texts)))
         print(f"{label:28s} median {lat['median_s']:.3f} s  p95 {lat['p95_s']:.3f} s  {rows[-1]['speedup']:.2f}x  "
               f"same {rows[-1]['same_as_reference']}/{len(texts)}  equivalent {rows[-1]['equivalent']}/{len(texts)}", flush=True)
-        if hasattr(st, 'close'): st.close()
+        st.close()
         del st
     if a.teacher:
-        from stepdistill_nb.teachers import make_teacher
-        from stepdistill_nb.prompts import get_prompt
-        import stepdistill_nb.fhir_study  # registers the 'fhir' prompts
-        tch, tpl = make_teacher(a.teacher), get_prompt('fhir', 'few-shot')
-        lat = time_per_query(lambda xs: tch.generate([tpl.render({'input': x}) for x in xs], max_new_tokens=160, stop=tpl.stop), texts[:4])
+        sys.path.insert(0, str(Path(__file__).parent)); from bench_serve import TeacherModel   # the teacher's 2-shot FHIR answer
+        tch = TeacherModel(a.teacher)
+        lat = time_per_query(tch.predict, texts[:4])
         rows.append(dict(runtime=f'teacher {a.teacher} (llama.cpp, few-shot)', **lat, speedup=round(ref['median_s'] / lat['median_s'], 2)))
         print(f"{rows[-1]['runtime']:28s} median {lat['median_s']:.3f} s")
         tch.close()

@@ -39,6 +39,8 @@ class TeacherModel:
             res.append(dict(label=p.get('llm_label') or '', **({'rationale': p.get('rationale') or ''} if rationale else {})))
         return res
 
+    def close(self): self.teacher.close()
+
 
 def serve_one(kind, spec, port, max_batch=32):
     "Child process: load one model and serve it until killed (`max_batch` 1: one input per `predict` call)."

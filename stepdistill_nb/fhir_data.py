@@ -11,8 +11,8 @@ __all__ = ['TRAIN_ONLY', 'LOINC', 'SNOMED', 'CVX', 'RXNORM', 'UCUM', 'ACTCODE', 
            'npi', 'vital_value', 'obs_code', 'obs_text', 'category', 'status', 'patient_ref', 'onset_missing',
            'enc_class', 'enc_length', 'criticality', 'allergy_category', 'allergy_type', 'slot_names', 'held_pair',
            'slot_params', 'choose_slots', 'result_parts', 'typed', 'draw_parts', 'make_request',
-           'generate_fhir_records', 'to_dataset', 'generate_fhir_dataset', 'held_templates', 'held_pairs',
-           'glossary_records']
+           'generate_fhir_records', 'training_phrasings', 'to_dataset', 'generate_fhir_dataset', 'held_templates',
+           'held_pairs', 'glossary_records']
 
 # %% ../nbs/09_fhir_data.ipynb #a7d07719
 import random, re, uuid, zlib
@@ -65,12 +65,16 @@ class Ctx:
     tids: list = field(default_factory=list)  # template ids used so far
     population: dict = None            # real values to use instead of the built-in pools: {'patient': ids, 'given', 'family', 'city'}
     skip: dict = None                  # {resource: parameter names} never to generate
+    phrasings: dict = None             # more training-only phrasings by `say` key, e.g. a teacher's (`fhir_study.teacher_phrasings`)
+    heard: dict = None                 # a dict to fill: each key said in training -> {'train': phrasings training may use, 'held': the test's own}
 
     def say(self, key, variants, **kw):
         "Pick a phrasing of `key` allowed in this split (test prefers held-out ones; training also draws `TRAIN_ONLY` ones), record it, format it."
         held = held_out(variants)
         if self.split == 'train':
-            more = train_only(key)
+            more = train_only(key) + list((self.phrasings or {}).get(key, ()))
+            if self.heard is not None:
+                self.heard.setdefault(key, dict(train=[v for j, v in enumerate(variants) if j not in held] + more, held=[variants[j] for j in sorted(held)]))
             i = self.rng.choice([i for i in range(len(variants)) if i not in held] + [len(variants) + j for j in range(len(more))])
             if i >= len(variants): self.tids.append(f'{key}#+{i - len(variants)}'); return more[i - len(variants)].format(**kw)
         else:
@@ -531,10 +535,11 @@ def generate_fhir_records(n:int, # number of records
                           exclude:set=frozenset(), # inputs that must not be generated (e.g. the training inputs)
                           population:dict=None, # real values {'patient': ids, 'given', 'family', 'city'} (default: built-in pools)
                           skip:dict=None, # {resource: parameter names} not to generate, e.g. those a server lacks
+                          phrasings:dict=None, # more training-only phrasings by `say` key (`training_phrasings`' keys), e.g. a teacher's
                          ) -> list:
     "`n` unique generated records of `split`, each with `templates` (phrasing ids used) and `slots` (parts used)."
     if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    c, out, seen = Ctx(random.Random(f'{seed}-{split}'), split, population=population, skip=skip), [], set(exclude)
+    c, out, seen = Ctx(random.Random(f'{seed}-{split}'), split, population=population, skip=skip, phrasings=phrasings), [], set(exclude)
     for i in range(n * 50):
         if len(out) == n: break
         c.tids = []
@@ -544,6 +549,15 @@ def generate_fhir_records(n:int, # number of records
         seen.add(r['input']); out.append(dict(id=f'fhir-{split}-{len(out):05d}', **r))
     if len(out) < n: raise RuntimeError(f'could only generate {len(out)} unique {split} records out of {n}')
     return out
+
+# %% ../nbs/09_fhir_data.ipynb #b81e4d2a
+def training_phrasings(n:int=2000, # training requests to generate while listening (every key is said within a few hundred)
+                       seed:int=0) -> dict:
+    "`{key: {'train': [...], 'held': [...]}}`: each phrasing key the generator says in training, what training may say, and what only the test split says."
+    c = Ctx(random.Random(f'{seed}-phrasings'), 'train', heard={})
+    for i in range(n): make_request(c, CASE_RESOURCES[i % len(CASE_RESOURCES)])
+    return c.heard
+
 
 # %% ../nbs/09_fhir_data.ipynb #a1eafe3a
 def to_dataset(records) -> datasets.Dataset:
@@ -557,9 +571,10 @@ def generate_fhir_dataset(n_train:int=2000, # training examples
                           seed:int=0, # random seed
                           population:dict=None, # real values to draw from, e.g. `fhir_eval.population_vocab(synthea_population())`
                           skip:dict=None, # {resource: parameter names} not to generate, e.g. `summarize_gaps(...)['unknown_params']`
+                          phrasings:dict=None, # more phrasings for the training split by `say` key, e.g. `fhir_study.teacher_phrasings`'
                          ) -> datasets.DatasetDict:
     "Seeded train/test `DatasetDict` of FHIR requests in the generic schema; `rationale` is the oracle rationale."
-    train = generate_fhir_records(n_train, 'train', seed, population=population, skip=skip)
+    train = generate_fhir_records(n_train, 'train', seed, population=population, skip=skip, phrasings=phrasings)
     test = generate_fhir_records(n_test, 'test', seed, exclude={r['input'] for r in train}, population=population, skip=skip)
     return datasets.DatasetDict(train=to_dataset(train), test=to_dataset(test))
 

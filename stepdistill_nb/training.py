@@ -921,6 +921,7 @@ def quantize_int8(model):
 class Student:
     "A saved student: model, tokenizer and the task format it was trained with."
     def __init__(self, model, tok, fmt:TaskFormat, info:dict=None): store_attr()
+    def close(self): "Nothing to release: the weights go with the object. As `LlamaCppStudent.close`, so callers close either kind alike."
 
     @classmethod
     def load(cls, path, device:str=None,

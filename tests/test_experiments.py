@@ -20,7 +20,8 @@ TINY = {
     'fhir_case_study': {'sizes': '[8]', 'n_valid': '10', 'n_test': '4', 'max_steps': '2', 'batch_size': '4', 'teacher': 'smollm2',
                         'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'lighter': 'true', 'max_rationale_len': '32',
                         'ddk_interval': '1', 'ddk_teacher': 'tiny-llama', 'student': 'tiny-llama',
-                        'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk']"},
+                        'phrasing_keys': '3', 'phrasing_samples': '1',
+                        'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings']"},
 }
 NEEDS_DSS = {'paper_reproduction', 'rationale_coverage', 'prompting_cost'}
 
@@ -50,6 +51,10 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
     metrics = json.loads((out/'metrics.json').read_text())
     assert metrics
     if name == 'fhir_case_study':   # -p lighter true: the best student also timed and scored with int8 and bf16 weights and through llama.cpp
+        # standard+phrasings: trained on a pool that also uses the teacher's phrasings (3 keys asked here), on the same test split
+        assert {r['method'] for r in metrics['results']} == {'standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings'}
+        assert 'standard+phrasings (n=8) vs standard (n=8)' in [v['comparison'] for v in metrics['verdict']]
+        assert metrics['teacher_phrasings']['kept'] >= 0
         assert [c['model'].split(', ')[-1] for c in metrics['cost']][1:4] == ['int8 weights', 'bf16 weights', 'llama.cpp q8_0 GGUF']
         assert all(0 <= c['equivalent'] <= 1 and c['n_test'] == 4 and c['median_s'] > 0 for c in metrics['cost'][:4])
     assert list(out.glob('*.png')), 'the experiment saved no figure'
