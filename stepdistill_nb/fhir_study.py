@@ -99,7 +99,7 @@ def fhir_conditioned_template(shots:int=2) -> str:
     return _LC_INTRO + ex.replace('{', '{{').replace('}', '}}') + 'Request: {input}\nQuery: {label}\nExplanation:'
 
 # %% ../nbs/13_fhir_study.ipynb #7900b3ba
-def _norm(s:str) -> str: return ' '.join((s or '').lower().split()).strip(' .?!')
+def _norm(s:str, ends:str=' .?!') -> str: return ' '.join((s or '').lower().split()).strip(ends)
 
 # %% ../nbs/13_fhir_study.ipynb #76aee076
 def drop_restatements(rationale:str, record:dict) -> str:
@@ -311,7 +311,7 @@ def _fields(s:str):
     try: return frozenset(f for _, f, _, _ in string.Formatter().parse(s) if f is not None)
     except ValueError: return None   # an unmatched brace
 
-def _squash(s:str) -> str: return ' '.join(s.lower().split()).strip(' .,;')
+def _key(s:str) -> str: return _norm(s, ' .,;')   # a wording's own trailing punctuation (',', ';') does not make it new
 
 def parse_phrasings(text:str, # a teacher's list, one wording per line ('- ...')
                     known:list, # the phrasings the key has already
@@ -319,7 +319,7 @@ def parse_phrasings(text:str, # a teacher's list, one wording per line ('- ...')
                     cut:bool=False, # the teacher stopped at its token limit: its last line may be cut off
                    ) -> tuple:
     "`(new phrasings, Counter of what was dropped and why)`."
-    shapes, seen, heldset = {_fields(v) for v in known}, {_squash(v) for v in known}, {_squash(v) for v in held}
+    shapes, seen, heldset = {_fields(v) for v in known}, {_key(v) for v in known}, {_key(v) for v in held}
     lines = [l for l in text.splitlines() if l.strip()]
     if cut and len(lines) > 1: lines = lines[:-1]
     kept, why = [], collections.Counter()
@@ -327,10 +327,10 @@ def parse_phrasings(text:str, # a teacher's list, one wording per line ('- ...')
         v = re.sub(r'^\s*(?:[-*•]|\d+[.)])\s*', '', line).strip()
         if not v: continue
         if _fields(v) is None or _fields(v) not in shapes: why['placeholders'] += 1
-        elif _squash(v) in heldset: why['held_out'] += 1
-        elif _squash(v) in seen: why['repeats'] += 1
+        elif _key(v) in heldset: why['held_out'] += 1
+        elif _key(v) in seen: why['repeats'] += 1
         elif len(v) > 2 * max(map(len, known)) + 20: why['too_long'] += 1
-        else: kept.append(v); seen.add(_squash(v))
+        else: kept.append(v); seen.add(_key(v))
     return kept, why
 
 

@@ -437,6 +437,7 @@ from fastcore.script import call_parse
 import uvicorn
 from .flags import AT_LEAST_1, UsageError, check_flags
 from .training import Student
+from .llamacpp import LlamaCppStudent, QTYPES
 
 # %% ../nbs/12_serve.ipynb #14db1818
 @call_parse
@@ -448,12 +449,13 @@ def serve_cmd(dir:str, # a student saved by `stepdistill train`
               max_chars:int=4000, # longest input, in characters
               max_batch:int=32, # inputs of concurrent requests decoded together (1: one at a time)
               max_queue:int=256, # inputs waiting at most; beyond: 503 with Retry-After
+              gguf:str=None, # answer through llama.cpp from the student's GGUF export: q8_0, f16 or f32 (written if missing)
              ):
     "Serve a saved student over HTTP: /predict and OpenAI-compatible /v1/chat/completions and /v1/completions."
     check_flags(dict(port=(lambda p: 0 <= p <= 65535, 'a TCP port, 0 to 65535'), max_inputs=AT_LEAST_1, max_chars=AT_LEAST_1,
-                      max_batch=AT_LEAST_1, max_queue=AT_LEAST_1), locals())
+                      max_batch=AT_LEAST_1, max_queue=AT_LEAST_1, gguf=QTYPES), locals())
     if max_queue < max_inputs: raise UsageError(f'--max-queue ({max_queue}) must be at least --max-inputs ({max_inputs})')
-    try: student = Student.load(dir)
+    try: student = LlamaCppStudent.load(dir, gguf) if gguf else Student.load(dir)
     except OSError as e: raise ValueError(f'cannot load a student from {dir}: {e}') from None
     if host not in ('127.0.0.1', 'localhost', '::1'): print(f'warning: serving on {host}, reachable beyond this machine', file=sys.stderr)
     app = make_app(student, model_id or Path(dir).resolve().name, Limits(max_inputs, max_chars, max_queue=max_queue, max_batch=max_batch))

@@ -2,6 +2,7 @@
 import json, subprocess, sys
 from pathlib import Path
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).parent/'stepdistill')
@@ -21,7 +22,7 @@ TINY = {
                         'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'lighter': 'true', 'max_rationale_len': '32',
                         'ddk_interval': '1', 'ddk_teacher': 'tiny-llama', 'student': 'tiny-llama',
                         'phrasing_keys': '3', 'phrasing_samples': '1',
-                        'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings']"},
+                        'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1']"},
 }
 NEEDS_DSS = {'paper_reproduction', 'rationale_coverage', 'prompting_cost'}
 
@@ -52,9 +53,15 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
     assert metrics
     if name == 'fhir_case_study':   # -p lighter true: the best student also timed and scored with int8 and bf16 weights and through llama.cpp
         # standard+phrasings: trained on a pool that also uses the teacher's phrasings (3 keys asked here), on the same test split
-        assert {r['method'] for r in metrics['results']} == {'standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings'}
-        assert 'standard+phrasings (n=8) vs standard (n=8)' in [v['comparison'] for v in metrics['verdict']]
-        assert metrics['teacher_phrasings']['kept'] >= 0
+        assert {r['method'] for r in metrics['results']} == {'standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1'}
+        comparisons = [v['comparison'] for v in metrics['verdict']]
+        assert 'standard+phrasings (n=8) vs standard (n=8)' in comparisons and 'standard+seed1 (n=8) vs standard (n=8)' in comparisons
+        # every line the teacher wrote is counted, kept or dropped with its reason
+        phr = metrics['teacher_phrasings']
+        assert set(phr) <= {'kept', 'placeholders', 'held_out', 'repeats', 'too_long', 'errors'} and sum(phr.values()) > 0, phr
+        # +seed1: the same data, trained with training seed 1 (standard: the report's seed, 0)
+        seeds = {m: torch.load(out/'students'/f'{m}-8'/'training_args.bin', weights_only=False).seed for m in ('standard', 'standard+seed1')}
+        assert seeds == {'standard': 0, 'standard+seed1': 1}
         assert [c['model'].split(', ')[-1] for c in metrics['cost']][1:4] == ['int8 weights', 'bf16 weights', 'llama.cpp q8_0 GGUF']
         assert all(0 <= c['equivalent'] <= 1 and c['n_test'] == 4 and c['median_s'] > 0 for c in metrics['cost'][:4])
     assert list(out.glob('*.png')), 'the experiment saved no figure'
@@ -96,6 +103,11 @@ def test_fhir_case_study_resumes_from_records_of_another_machine(tmp_path):
     r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'d')], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-3000:]
     assert "-p skip ['sbs-teacher-8']: each must name a student METHOD-N of -p methods ['standard', 'sbs-oracle'] and -p sizes [8]" in r.stderr
+    # a method name that is not one is refused, naming the parameter (not trained as some other method)
+    args = [a for k, v in {**tiny, 'methods': "['standard', 'sbs-orcale']"}.items() for a in ('-p', k, v)]
+    r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'e')], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-3000:]
+    assert "-p methods: 'sbs-orcale' is not a method" in r.stderr
     # records of other test requests (here another seed) are refused with a clear error, not scored against the wrong golds
     args = [a for k, v in {**tiny, 'seed': '1', 'records': str(tmp_path/'a'/'students')}.items() for a in ('-p', k, v)]
     r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'c')], capture_output=True, text=True, cwd=REPO)

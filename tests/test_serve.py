@@ -22,24 +22,29 @@ def dss_root_module():
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
+def _start_serve(args):
+    "`stepdistill serve ARGS` as a real process on a free loopback port: (process, url) once /health answers."
+    port = _free_port()
+    p = subprocess.Popen([CLI, 'serve', *map(str, args), '--port', str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f'http://127.0.0.1:{port}'
+    for _ in range(1200):
+        if p.poll() is not None: pytest.fail(f'server exited: {p.stdout.read()}')
+        try:
+            if requests.get(f'{url}/health', timeout=1).ok: return p, url
+        except requests.ConnectionError: time.sleep(0.1)
+    p.kill(); pytest.fail('the server did not answer /health in 120 s')
+
+def _stop(p):
+    p.send_signal(signal.SIGINT)
+    try: p.wait(timeout=20)
+    except subprocess.TimeoutExpired: p.kill()
+
 @pytest.fixture(scope='module')
 def server(student_dir):
     "`stepdistill serve` started as a real process on 127.0.0.1, stopped at the end."
-    port = _free_port()
-    p = subprocess.Popen([CLI, 'serve', str(student_dir), '--port', str(port), '--max_inputs', '4', '--max_chars', '500'],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f'http://127.0.0.1:{port}'
-    try:
-        for _ in range(600):
-            if p.poll() is not None: pytest.fail(f'server exited: {p.stdout.read()}')
-            try:
-                if requests.get(f'{url}/health', timeout=1).ok: break
-            except requests.ConnectionError: time.sleep(0.1)
-        yield url
-    finally:
-        p.send_signal(signal.SIGINT)
-        try: p.wait(timeout=20)
-        except subprocess.TimeoutExpired: p.kill()
+    p, url = _start_serve([student_dir, '--max_inputs', '4', '--max_chars', '500'])
+    try: yield url
+    finally: _stop(p)
 
 def test_predict_matches_the_saved_student(server, student_dir):
     from stepdistill_nb.training import Student
@@ -87,6 +92,31 @@ def test_binds_loopback_by_default(server):
 def test_serve_refuses_a_folder_that_is_not_a_student(tmp_path):
     r = subprocess.run([CLI, 'serve', str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and 'not a saved student' in r.stderr and 'Traceback' not in r.stderr
+
+@pytest.mark.slow
+def test_serve_gguf_answers_through_llama_cpp(tmp_path):
+    "`--gguf f32`: a causal student served from its GGUF export (written on first use) answers as `LlamaCppStudent` does."
+    from stepdistill_nb.training import train
+    from stepdistill_nb.llamacpp import LlamaCppStudent
+    fq = [dict(input=f'{g} patients born after {y}', label=f'Patient?gender={g}&birthdate=gt{y}-12-31') for g in ('female', 'male') for y in (1950, 1990)]
+    out = tmp_path/'llama'
+    train(fq, 'tiny-llama', 'standard', str(out), valid=fq[:2], max_steps=1, batch_size=4, eval_steps=1, progress=False, plot=False,
+          max_target_len=32, grammar='stepdistill_nb.fhir_study:fhir_query_grammar')
+    p, url = _start_serve([out, '--gguf', 'f32'])
+    try:
+        texts = ['female patients named Maria born after 1990', 'male patients']
+        r = requests.post(f'{url}/predict', json={'inputs': texts})
+        chat = requests.post(f'{url}/v1/chat/completions', json={'messages': [{'role': 'user', 'content': texts[0]}]})
+    finally: _stop(p)
+    assert r.status_code == 200 and chat.status_code == 200, (r.text, chat.text)
+    assert (out/'student-f32.gguf').exists()
+    ls = LlamaCppStudent.load(out, 'f32')
+    want = [o['label'] for o in ls.predict(texts)]; ls.close()
+    assert all(want) and [o['label'] for o in r.json()['predictions']] == want   # non-empty: the grammar makes it write a query
+    assert chat.json()['choices'][0]['message']['content'] == want[0]
+    # a quantisation llama.cpp is not offered here is refused in one line, before anything loads
+    r = subprocess.run([CLI, 'serve', str(out), '--gguf', 'q4'], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and '--gguf must be one of q8_0, f16, f32' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 # ---------------------------------------------------------------- under abuse (a stand-in predictor: no model needed)
 class Slow:
