@@ -25,3 +25,18 @@ for n in ('standard-6400', 'standard+seed1-6400', 'standard+seed2-6400', 'sbs-te
     P = preds(n)
     print(f'{n}: of {len(pub)} "published" requests, issued= in {sum("issued=" in P[i] for i in pub)}, '
           f'right {sum(bool(P[i]) and queries_equivalent(P[i], recs[i]["label"]) for i in pub)}')
+
+# A vote of several students: each request gets the query most of them are equivalent to (on a tie, the earliest
+# student's). Not a single student: it costs each member's parameters and time per query.
+from stepdistill_nb.metrics import wilson_interval
+def vote(names):
+    P, ok = [preds(n) for n in names], 0
+    for i, r in enumerate(recs):
+        c = [p[i] for p in P]
+        agree = [sum(bool(a) and bool(b) and queries_equivalent(a, b) for b in c) for a in c]
+        pick = c[agree.index(max(agree))]
+        ok += bool(pick) and queries_equivalent(pick, r['label'])
+    lo, hi = wilson_interval(ok / len(recs), len(recs))
+    print(f'vote of {len(names)} ({", ".join(names)}): {ok} of {len(recs)} right, {100 * ok / len(recs):.1f}% ({100 * lo:.1f}-{100 * hi:.1f})')
+vote(list(seeds))
+vote(list(seeds) + ['sbs-teacher-6400', 'sbs-oracle-6400', 'standard+phrasings-6400'])
