@@ -2,7 +2,7 @@
 # of K+1 sequences per step sharing the prompt's cache, so that their cost can be compared with greedy decoding alone.
 # python sample_parallel.py DIR K TEMPERATURE [SPLITS] (from the repository root); writes DIR/psamples-K-T.json in
 # sample_select.py's format, and prints the seconds per request of greedy decoding alone and of the batch.
-import json, os, sys, time
+import json, sys, time
 from pathlib import Path
 import numpy as np, llama_cpp
 from llama_cpp import _internals
@@ -59,14 +59,19 @@ class ParallelSampler:
             for s, z in zip(step, zs): s['z'] = z
         return [(self.st.tok.decode(s['toks'], skip_special_tokens=True).strip(), s['lp']) for s in seqs]
 
-if __name__ == '__main__':
+def probe_args():
+    "The command line's student, K, temperature and splits; each split's `(inputs, golds)`; the student and its grammar."
     d, k, temp = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     splits = sys.argv[4].split(',') if len(sys.argv) > 4 else ['dev', 'test']
     dd = load_from_disk('runs/fhir-report/data/standard-6400')
     dev = generate_fhir_records(200, 'test', seed=7, exclude={x for s in dd for x in dd[s]['input']},
                                 population=population_vocab(synthea_population(10, 42)))
     data = {'dev': ([r['input'] for r in dev], [r['label'] for r in dev]), 'test': (list(dd['test']['input']), list(dd['test']['label']))}
-    st = LlamaCppStudent.load(d, 'q8_0'); base = grammar_matcher(st.tok, st.info['grammar'])
+    st = LlamaCppStudent.load(d, 'q8_0')
+    return d, k, temp, splits, data, st, grammar_matcher(st.tok, st.info['grammar'])
+
+if __name__ == '__main__':
+    d, k, temp, splits, data, st, base = probe_args()
     ps = ParallelSampler(st, k, temp)
     out_path = d/f'psamples-{k}-{temp:g}.json'
     out = json.loads(out_path.read_text()) if out_path.exists() else {}

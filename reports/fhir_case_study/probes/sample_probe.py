@@ -2,22 +2,12 @@
 # selection rules (greedy, majority vote, minimum Bayes risk) can be compared afterwards (`sample_select.py`).
 # python sample_probe.py DIR K TEMPERATURE [SPLITS] (from the repository root); writes DIR/samples-K-T.json.
 # Splits: dev (200 requests drawn like the test split, seed 7, as score_probe.py) and test (the report's 200).
-import json, sys, time
-from pathlib import Path
+import json, time
 import numpy as np
-from datasets import load_from_disk
-from stepdistill_nb.fhir_data import generate_fhir_records
-from stepdistill_nb.fhir_eval import population_vocab, synthea_population
-from stepdistill_nb.llamacpp import LlamaCppStudent, _allowed
-from stepdistill_nb.training import grammar_matcher
+from stepdistill_nb.llamacpp import _allowed
+from sample_parallel import probe_args   # the same splits and student loading
 
-d, k, temp = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-splits = sys.argv[4].split(',') if len(sys.argv) > 4 else ['dev', 'test']
-dd = load_from_disk('runs/fhir-report/data/standard-6400')
-dev = generate_fhir_records(200, 'test', seed=7, exclude={x for s in dd for x in dd[s]['input']},
-                            population=population_vocab(synthea_population(10, 42)))
-data = {'dev': ([r['input'] for r in dev], [r['label'] for r in dev]), 'test': (list(dd['test']['input']), list(dd['test']['label']))}
-st = LlamaCppStudent.load(d, 'q8_0'); tok = st.tok; base = grammar_matcher(tok, st.info['grammar'])
+d, k, temp, splits, data, st, base = probe_args(); tok = st.tok
 out_path = d/f'samples-{k}-{temp:g}.json'
 out = json.loads(out_path.read_text()) if out_path.exists() else {}   # resumable per split
 rng = np.random.default_rng(0)
