@@ -59,15 +59,18 @@ class ParallelSampler:
             for s, z in zip(step, zs): s['z'] = z
         return [(self.st.tok.decode(s['toks'], skip_special_tokens=True).strip(), s['lp']) for s in seqs]
 
+def held_out():
+    "`{split: (inputs, golds)}` of the dev and test splits, as score_probe.py scores them."
+    dd = load_from_disk('runs/fhir-report/data/standard-6400')
+    dev = generate_fhir_records(200, 'test', seed=7, exclude={x for s in dd for x in dd[s]['input']},
+                                population=population_vocab(synthea_population(10, 42)))
+    return {'dev': ([r['input'] for r in dev], [r['label'] for r in dev]), 'test': (list(dd['test']['input']), list(dd['test']['label']))}
+
 def probe_args():
     "The command line's student, K, temperature and splits; each split's `(inputs, golds)`; the student and its grammar."
     d, k, temp = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     splits = sys.argv[4].split(',') if len(sys.argv) > 4 else ['dev', 'test']
-    dd = load_from_disk('runs/fhir-report/data/standard-6400')
-    dev = generate_fhir_records(200, 'test', seed=7, exclude={x for s in dd for x in dd[s]['input']},
-                                population=population_vocab(synthea_population(10, 42)))
-    data = {'dev': ([r['input'] for r in dev], [r['label'] for r in dev]), 'test': (list(dd['test']['input']), list(dd['test']['label']))}
-    st = LlamaCppStudent.load(d, 'q8_0')
+    data, st = held_out(), LlamaCppStudent.load(d, 'q8_0')
     return d, k, temp, splits, data, st, grammar_matcher(st.tok, st.info['grammar'])
 
 if __name__ == '__main__':
