@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     'train':      ('stepdistill_nb.ddk:train_cmd',          'train a student (standard, distill, step-by-step)'),
     'evaluate':   ('stepdistill_nb.training:evaluate_cmd',  'evaluate a saved student on a dataset'),
     'predict':    ('stepdistill_nb.llamacpp:predict_cmd',   'predict labels with a saved student'),
+    'soup':       ('stepdistill_nb.training:soup_cmd',      'average the weights of several runs of one method into one student'),
     'export-gguf': ('stepdistill_nb.llamacpp:export_gguf_cmd', 'export a saved student to a GGUF file for llama.cpp'),
     'experiment': ('stepdistill_nb.experiments:experiment_cmd', 'run an experiment notebook through papermill'),
     'serve':      ('stepdistill_nb.serve:serve_cmd',        'serve a saved student over HTTP'),

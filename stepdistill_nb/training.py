@@ -13,10 +13,10 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'la
            'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'start_attempt',
            'train', 'run_info', 'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student',
            'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'evaluate',
-           'evaluate_cmd', 'read_inputs']
+           'soup_students', 'evaluate_cmd', 'read_inputs', 'soup_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
-import dataclasses, importlib, importlib.util, json, math, os, re, sys, time, warnings
+import dataclasses, importlib, importlib.util, json, math, os, re, shutil, sys, time, warnings
 import json as _json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +25,7 @@ from typing import Optional, Union
 import torch, torch.nn.functional as F
 import datasets
 from fastcore.basics import AttrDict, patch, store_attr
-from fastcore.script import call_parse
+from fastcore.script import Param, call_parse
 from tqdm.auto import tqdm
 import numpy as np
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig, LogitsProcessor,
@@ -856,6 +856,7 @@ def model_card(info:dict) -> str:
     "A README.md for a saved student."
     m = info['metrics']
     acc = m.get('eval_accuracy')
+    soup_line = lambda i: f"a weight soup, the mean of {len(i['soup'])} runs ({', '.join(Path(r['dir']).name for r in i['soup'])}) of "
     rows = '\n'.join(f'| {k} | {v} |' for k, v in m.items())
     return f"""# Student distilled with stepdistill_nb
 
@@ -864,7 +865,7 @@ def model_card(info:dict) -> str:
 - **Teacher**: {info['teacher'] or 'unknown'}
 - **Mode**: `{info['mode']}`, labels from {'ground truth' if info['label_source'] == 'gt' else 'the teacher'}
 - **alpha** (label-loss weight): {info['alpha']} (effective {info['effective_alpha']})
-- **Training**: {'LoRA (merged)' if info.get('lora') else 'full fine-tuning'}, lr {info.get('lr')}, {'bf16 autocast' if info.get('bf16') else 'float32'}, {info.get('train_tokens_per_s')} tokens/s
+- **Training**: {soup_line(info) if info.get('soup') else ''}{'LoRA (merged)' if info.get('lora') else 'full fine-tuning'}, lr {info.get('lr')}, {'bf16 autocast' if info.get('bf16') else 'float32'}{'' if info.get('train_tokens_per_s') is None else f", {info['train_tokens_per_s']} tokens/s"}
 - **Task prefixes**: {', '.join(f'`{k}` → {v!r}' for k, v in info['format']['prefixes'].items())}
 - **Validation {info['metric']} accuracy**: {'n/a' if acc is None else f'{100*acc:.2f}%'} after {info['global_step']} steps
 
@@ -1057,6 +1058,77 @@ def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str
                                   else st.predict(texts, batch_size=batch_size, progress=progress))]
     return dict(data=str(data), split=split, n=len(recs), metric=metric, choices=choices, accuracy=get_metric(metric)(preds, [r['label'] for r in recs]))
 
+# %% ../nbs/05_training.ipynb #e999eff4
+_RUN_RECORDS = ('*.safetensors', '*.bin', '*.gguf', '*.partial', 'stepdistill.json', 'README.md', 'log_history.json', 'learning_curves.png',
+                'train_*.json', '*predictions*.json', '*_preds*.json')   # a run's own weights and records: never copied into a soup
+
+def _mean_state(files:list, name:str) -> dict:
+    "The mean of the tensors of safetensors `files` (one per run): floats averaged in float32 and cast back, the rest equal."
+    from safetensors.torch import load_file
+    first = load_file(str(files[0]))
+    acc = {k: v.float() if v.is_floating_point() else v for k, v in first.items()}
+    for f in files[1:]:
+        sd = load_file(str(f))
+        if sd.keys() != first.keys():
+            odd = sorted(set(sd) ^ set(first))[:3]
+            raise DataError(f'other tensors than {files[0]} (e.g. {odd}): not the same architecture', f, field=name)
+        for k, v in sd.items():
+            if v.shape != first[k].shape:
+                raise DataError(f'tensor {k} has shape {tuple(v.shape)}, {tuple(first[k].shape)} in {files[0]}: not the same architecture', f, field=name)
+            if v.is_floating_point(): acc[k] += v.float()
+            elif not torch.equal(v, first[k]): raise DataError(f'integer tensor {k} differs from {files[0]}\'s: it cannot be averaged', f, field=name)
+        del sd
+    return {k: (v / len(files)).to(first[k].dtype).contiguous() if first[k].is_floating_point() else v for k, v in acc.items()}
+
+# %% ../nbs/05_training.ipynb #0320215b
+def soup_students(dirs:list, # two or more students saved by `train`, fine-tuned from the same start with the same task format
+                  out, # the folder of the new student
+                  data=None, # if given, the soup is scored on `split` of this data (DatasetDict folder, data file or released name)
+                  split:str='valid', root:str='../shared/data/dss',
+                  overwrite:bool=False, # replace a student already in `out`
+                 ) -> dict:
+    "A uniform weight soup: save in `out` a student whose weights are the mean of the weights of `dirs`; returns its `stepdistill.json`."
+    dirs, out = [Path(d) for d in dirs], Path(out)
+    if len(dirs) < 2: raise UsageError(f'a soup averages two students or more, not {len(dirs)}')
+    if len({d.resolve() for d in dirs}) < len(dirs): raise UsageError('a student is named twice: each run counts once in a soup')
+    if out.resolve() in {d.resolve() for d in dirs}: raise UsageError(f'--out {out} is one of the students: the soup goes in a new folder')
+    _check_train_out(out, False, overwrite)
+    if out.is_dir() and any(out.iterdir()) and not (out/'stepdistill.json').exists():
+        raise FileExistsError(f'--out {out} holds other files: the soup goes in a new or empty folder')
+    infos = []
+    for d in dirs:
+        if not (d/'stepdistill.json').exists(): raise FileNotFoundError(f'{d} is not a saved student (no stepdistill.json)')
+        infos.append(json.loads((d/'stepdistill.json').read_text()))
+    names = sorted(p.name for p in dirs[0].glob('*.safetensors'))
+    for d, i in zip(dirs, infos):
+        here = sorted(p.name for p in d.glob('*.safetensors'))
+        if not here: raise DataError('no .safetensors weights (a soup reads the safetensors that `train` saves)', d)
+        if here != names: raise DataError(f'weight files {here}, but {dirs[0]} has {names}', d)
+        for key in ('student', 'format'):
+            if i.get(key) != infos[0].get(key):
+                raise DataError(f'{i.get(key)!r}, but {dirs[0]} has {infos[0].get(key)!r}: a soup averages students fine-tuned '
+                                'from the same start with the same prompts', d/'stepdistill.json', field=key)
+    tmp = out.with_name(out.name + '.partial')
+    if tmp.exists(): shutil.rmtree(tmp)   # left by a killed soup: started again
+    tmp.mkdir(parents=True)
+    for f in dirs[0].iterdir():   # config, generation config, tokenizer: the runs share them
+        if f.is_file() and not any(f.match(p) for p in _RUN_RECORDS): shutil.copy2(f, tmp/f.name)
+    from safetensors.torch import save_file
+    for name in names: save_file(_mean_state([d/name for d in dirs], name), str(tmp/name), metadata={'format': 'pt'})
+    runs = [dict(dir=str(d), global_step=i.get('global_step'), train_tokens=i.get('train_tokens'), metrics=i.get('metrics', {})) for d, i in zip(dirs, infos)]
+    info = {**infos[0], 'soup': runs, 'metrics': {}, 'best_checkpoint': None, 'train_tokens_per_s': None, 'precision': None,
+            'global_step': sum(r['global_step'] or 0 for r in runs), 'train_tokens': sum(r['train_tokens'] or 0 for r in runs)}
+    (tmp/'stepdistill.json').write_text(json.dumps(info, indent=2))
+    if data is not None:
+        r = evaluate(tmp, data, split, root, info.get('metric'))
+        split_of = (isinstance(data, str) and data in TASKS) or _dataset_dict(data) is not None   # a plain data file has no splits
+        info['metrics'] = {'eval_accuracy': r['accuracy'], 'eval_n': r['n'], 'eval_data': f"{r['data']} [{split}]" if split_of else r['data']}
+        (tmp/'stepdistill.json').write_text(json.dumps(info, indent=2))
+    (tmp/'README.md').write_text(model_card(info))
+    if out.exists(): shutil.rmtree(out)
+    tmp.rename(out)
+    return info
+
 # %% ../nbs/05_training.ipynb #b6224b10
 TRAIN_FLAGS = dict(mode=MODES, label_source=('gt', 'llm'), best_by=('accuracy', 'loss'),
                    alpha=FRACTION, ddk_smoothing=FRACTION, epochs=POSITIVE, lr=(lambda x: 0 < x < 1, 'between 0 and 1 (exclusive)'),
@@ -1099,3 +1171,18 @@ def read_inputs(path) -> list:
     for i, l in enumerate(lines, 1):
         if not l.strip(): raise DataError('empty line: one input per line expected', p, i, 'input')
     return [dict(input=l) for l in lines]
+
+# %% ../nbs/05_training.ipynb #413de997
+@call_parse
+def soup_cmd(dirs:Param('two or more students saved by `stepdistill train` from the same start, with the same prompts', str, nargs='+'),
+             out:str=None, # the folder of the soup (a new student)
+             data:str=None, # score the soup on SPLIT of this data (DatasetDict folder, data file or released name)
+             split:str='valid', # split of a DatasetDict / released dataset
+             root:str='../shared/data/dss', # root of the released data
+             overwrite:bool=False, # replace a student already in OUT
+            ):
+    "Average the weights of several runs of one method (a weight soup) into one student of the same size."
+    if out is None: raise UsageError('give the soup\'s folder with --out OUT')
+    info = soup_students(dirs, out, data, split, root, overwrite)
+    acc = info['metrics'].get('eval_accuracy')
+    print(f"{out}: the mean of {len(dirs)} students" + ('' if acc is None else f"; {info['metric']} accuracy {acc:.4f} on {info['metrics']['eval_data']}"))

@@ -21,7 +21,7 @@ TINY = {
                         'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'lighter': 'true', 'max_rationale_len': '32',
                         'ddk_interval': '1', 'ddk_teacher': 'tiny-llama', 'student': 'tiny-llama',
                         'phrasing_keys': '3', 'phrasing_samples': '1',
-                        'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1']"},
+                        'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1', 'standard+soup2']"},
 }
 NEEDS_DSS = {'paper_reproduction', 'rationale_coverage', 'prompting_cost'}
 
@@ -52,7 +52,7 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
     assert metrics
     if name == 'fhir_case_study':   # -p lighter true: the best student also timed and scored with int8 and bf16 weights and through llama.cpp
         # standard+phrasings: trained on a pool that also uses the teacher's phrasings (3 keys asked here), on the same test split
-        assert {r['method'] for r in metrics['results']} == {'standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1'}
+        assert {r['method'] for r in metrics['results']} == {'standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1', 'standard+soup2'}
         comparisons = [v['comparison'] for v in metrics['verdict']]
         assert 'standard+phrasings (n=8) vs standard (n=8)' in comparisons and 'standard+seed1 (n=8) vs standard (n=8)' in comparisons
         # every line the teacher wrote is counted, kept or dropped with its reason
@@ -62,6 +62,15 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
         import torch   # only here: reading the trainer's saved arguments
         seeds = {m: torch.load(out/'students'/f'{m}-8'/'training_args.bin', weights_only=False).seed for m in ('standard', 'standard+seed1')}
         assert seeds == {'standard': 0, 'standard+seed1': 1}
+        # +soup2: the mean of the weights of standard and standard+seed1, its own student, scored like the others
+        from safetensors.torch import load_file
+        a, b, m = (load_file(str(out/'students'/f'{s}-8'/'model.safetensors')) for s in ('standard', 'standard+seed1', 'standard+soup2'))
+        assert all(torch.allclose(m[k], (a[k] + b[k]) / 2, atol=1e-6) for k in a)
+        soup = next(r for r in metrics['results'] if r['method'] == 'standard+soup2')
+        runs = {r['method']: r for r in metrics['results']}
+        assert soup['train_s'] >= runs['standard']['train_s'] + runs['standard+seed1']['train_s'] and soup['valid_equivalent'] is not None
+        assert soup['steps'] == runs['standard']['steps'] + runs['standard+seed1']['steps']
+        assert 'standard+soup2 (n=8) vs standard (n=8)' in comparisons
         assert [c['model'].split(', ')[-1] for c in metrics['cost']][1:4] == ['int8 weights', 'bf16 weights', 'llama.cpp q8_0 GGUF']
         assert all(0 <= c['equivalent'] <= 1 and c['n_test'] == 4 and c['median_s'] > 0 for c in metrics['cost'][:4])
     assert list(out.glob('*.png')), 'the experiment saved no figure'
@@ -98,6 +107,12 @@ def test_fhir_case_study_resumes_from_records_of_another_machine(tmp_path):
     assert rows(second)[other]['equivalent'] == rows(first)[other]['equivalent']
     assert sorted(rows(second)) == ['sbs-oracle-8', 'standard-4', 'standard-8']
     assert [v['comparison'] for v in second['verdict']] == ['sbs-oracle (n=8) vs standard (n=8)']
+    # a soup of students whose records only are here: the runs it averages are trained (again) for their weights
+    third, report = run(tmp_path/'s', records=str(tmp_path/'a'/'students'), methods="['standard', 'standard+soup2']")
+    text = ''.join(''.join(o.get('text', '')) for c in report['cells'] for o in c.get('outputs', []))
+    assert 'standard-8: averaged into a soup; its weights are not on this machine: trained again' in text
+    assert 'standard+soup2-8: the mean of the weights of standard-8, standard+seed1-8' in text
+    assert sorted(rows(third)) == ['standard+seed1-8', 'standard+soup2-8', 'standard-8']
     # a skipped student that is not one of -p methods × -p sizes is refused, naming the parameter
     args = [a for k, v in {**tiny, 'skip': "['sbs-teacher-8']"}.items() for a in ('-p', k, v)]
     r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'d')], capture_output=True, text=True, cwd=REPO)
@@ -108,6 +123,9 @@ def test_fhir_case_study_resumes_from_records_of_another_machine(tmp_path):
     r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'e')], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-3000:]
     assert "-p methods: 'sbs-orcale' is not a method" in r.stderr
+    args = [a for k, v in {**tiny, 'methods': "['standard+soup1']"}.items() for a in ('-p', k, v)]
+    r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'f')], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 1 and "-p methods: 'standard+soup1': a soup averages two runs or more" in r.stderr, r.stderr[-3000:]
     # records of other test requests (here another seed) are refused with a clear error, not scored against the wrong golds
     args = [a for k, v in {**tiny, 'seed': '1', 'records': str(tmp_path/'a'/'students')}.items() for a in ('-p', k, v)]
     r = subprocess.run([CLI, 'experiment', 'fhir_case_study', *args, '--out', str(tmp_path/'c')], capture_output=True, text=True, cwd=REPO)

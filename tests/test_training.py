@@ -353,3 +353,33 @@ def test_choice_benchmark_compares_both_paths(tmp_path):
     res = bench.main('tiny-llama', n=3, batch_size=8, repeats=1, out=str(tmp_path/'choices.json'))
     assert json.loads((tmp_path/'choices.json').read_text())['candidates'] == 15
     assert res['tokens']['shared'] < res['tokens']['rowwise'] and res['max_abs_logprob_diff'] < 1e-3
+
+def test_cli_soup(tmp_path):
+    "`stepdistill soup`: the mean of two runs' weights as a new student that `predict` answers with; mismatches refused in one line."
+    data = tmp_path/'toy.jsonl'
+    data.write_text(''.join(json.dumps(r) + '\n' for r in TOY * 4))
+    runs = [tmp_path/f'seed{s}' for s in (0, 1)]
+    for s, d in enumerate(runs):
+        train(str(data), 'tiny-llama', 'standard', d, max_steps=2, batch_size=4, max_target_len=6, seed=s, progress=False, plot=False, bf16=False)
+    (tmp_path/'soup.partial').mkdir(); (tmp_path/'soup.partial'/'junk').write_text('left by a killed soup')
+    line = run_cli('soup', *runs, '--out', tmp_path/'soup', '--data', data)
+    assert 'the mean of 2 students' in line and 'exact accuracy' in line, line
+    assert not (tmp_path/'soup.partial').exists() and not (tmp_path/'soup'/'junk').exists()
+    a, b, m = (load_file(str(d/'model.safetensors')) for d in (*runs, tmp_path/'soup'))
+    for k in a: fct.test_close(m[k], (a[k] + b[k]) / 2, eps=1e-6)
+    info = json.loads((tmp_path/'soup'/'stepdistill.json').read_text())
+    fct.test_eq([r['dir'] for r in info['soup']], [str(d) for d in runs]); fct.test_eq(info['metrics']['eval_n'], len(TOY) * 4)
+    assert 'weight soup' in (tmp_path/'soup'/'README.md').read_text()
+    (tmp_path/'in.txt').write_text('Tom has 3 apples.\n')
+    fct.test_eq(len(run_cli('predict', tmp_path/'soup', '--input', tmp_path/'in.txt', '--max-new-tokens', 3).splitlines()), 1)
+    def refused(*args):
+        r = subprocess.run([str(BIN/'stepdistill'), 'soup', *map(str, args)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 2 and 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        return r.stderr
+    assert '--out OUT' in refused(*runs)
+    assert 'already holds a trained student' in refused(*runs, '--out', tmp_path/'soup')
+    i = json.loads((runs[1]/'stepdistill.json').read_text()); i['format']['sep'] = ' => '
+    (runs[1]/'stepdistill.json').write_text(json.dumps(i))
+    assert "seed1/stepdistill.json, field 'format'" in refused(*runs, '--out', tmp_path/'x')
+    assert 'two students or more' in refused(runs[0], '--out', tmp_path/'x')
+    assert not (tmp_path/'x').exists()
