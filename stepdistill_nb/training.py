@@ -1059,7 +1059,7 @@ def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str
     return dict(data=str(data), split=split, n=len(recs), metric=metric, choices=choices, accuracy=get_metric(metric)(preds, [r['label'] for r in recs]))
 
 # %% ../nbs/05_training.ipynb #e999eff4
-_RUN_RECORDS = ('*.safetensors', '*.bin', '*.gguf', '*.partial', 'stepdistill.json', 'README.md', 'log_history.json', 'learning_curves.png',
+_RUN_RECORDS = ('*.safetensors', '*.bin', '*.gguf', 'stepdistill.json', 'README.md', 'log_history.json', 'learning_curves.png',
                 'train_*.json', '*predictions*.json', '*_preds*.json')   # a run's own weights and records: never copied into a soup
 
 def _mean_state(files:list, name:str) -> dict:
