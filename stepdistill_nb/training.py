@@ -13,7 +13,7 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'la
            'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'start_attempt',
            'train', 'run_info', 'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student',
            'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'evaluate',
-           'soup_students', 'evaluate_cmd', 'read_inputs', 'soup_cmd']
+           'evaluate_cmd', 'read_inputs', 'soup_students', 'soup_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, shutil, sys, time, warnings
@@ -1058,6 +1058,49 @@ def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str
                                   else st.predict(texts, batch_size=batch_size, progress=progress))]
     return dict(data=str(data), split=split, n=len(recs), metric=metric, choices=choices, accuracy=get_metric(metric)(preds, [r['label'] for r in recs]))
 
+# %% ../nbs/05_training.ipynb #b6224b10
+TRAIN_FLAGS = dict(mode=MODES, label_source=('gt', 'llm'), best_by=('accuracy', 'loss'),
+                   alpha=FRACTION, ddk_smoothing=FRACTION, epochs=POSITIVE, lr=(lambda x: 0 < x < 1, 'between 0 and 1 (exclusive)'),
+                   max_steps=(lambda n: n == -1 or n >= 1, '-1 (train --epochs) or at least 1'),
+                   **dict.fromkeys(('warmup', 'early_stopping', 'kd_gamma', 'freeze_layers', 'ddk_temperature'), NON_NEGATIVE),
+                   **dict.fromkeys(('limit', 'valid_limit', 'batch_size', 'grad_accum', 'eval_steps', 'logging_steps', 'max_input_len',
+                                    'max_target_len', 'max_rationale_len', 'lora_r', 'ddk_interval', 'ddk_eval_per_domain'), AT_LEAST_1))
+
+# %% ../nbs/05_training.ipynb #fe4b2440
+def _check_train_out(out, resume, overwrite):
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f'--out {out} is a file: the student is saved in a folder')
+    if (out/'stepdistill.json').exists() and not (resume or overwrite):
+        raise FileExistsError(f'--out {out} already holds a trained student: pass --overwrite to replace it, or choose another --out')
+
+# %% ../nbs/05_training.ipynb #9a75a1fe
+@call_parse
+def evaluate_cmd(dir:str, # a student saved by `stepdistill train`
+                 data:str, # released name, DatasetDict folder or data file
+                 split:str='test', # split of a released / DatasetDict dataset
+                 root:str='../shared/data/dss', # root of the released data
+                 metric:str=None, # exact, svamp or module:function (default: the dataset's / the run's)
+                 batch_size:int=16, # inputs per generation batch
+                 limit:int=None, # only the first N records
+                 choices:bool=False, # rank the answer choices (released cqa, anli1) instead of generating the answer
+                 json:bool=False, # print one JSON object
+                ):
+    "Evaluate a saved student's label accuracy on a dataset."
+    check_flags(dict(batch_size=AT_LEAST_1, limit=AT_LEAST_1), locals())
+    r = evaluate(dir, data, split, root, metric, batch_size, limit, progress=True, choices=choices)
+    print(_json.dumps(r) if json else f"{r['data']} [{r['split']}{', ranking choices' if choices else ''}]: {r['metric']} accuracy {r['accuracy']:.4f} on {r['n']} examples")
+
+# %% ../nbs/05_training.ipynb #756ebeb7
+def read_inputs(path) -> list:
+    "Inputs to predict: records of a .jsonl/.json/.csv file (their `input`), else one input per line of a text file."
+    p = Path(path)
+    if p.suffix.lower() in ('.jsonl', '.json', '.csv'): return [dict(id=r['id'], input=r['input']) for r in load_examples(p)]
+    if not p.exists(): raise DataError('no such file', p)
+    lines = read_text(p).splitlines()
+    for i, l in enumerate(lines, 1):
+        if not l.strip(): raise DataError('empty line: one input per line expected', p, i, 'input')
+    return [dict(input=l) for l in lines]
+
 # %% ../nbs/05_training.ipynb #e999eff4
 _RUN_RECORDS = ('*.safetensors', '*.bin', '*.gguf', 'stepdistill.json', 'README.md', 'log_history.json', 'learning_curves.png',
                 'train_*.json', '*predictions*.json', '*_preds*.json')   # a run's own weights and records: never copied into a soup
@@ -1128,49 +1171,6 @@ def soup_students(dirs:list, # two or more students saved by `train`, fine-tuned
     if out.exists(): shutil.rmtree(out)
     tmp.rename(out)
     return info
-
-# %% ../nbs/05_training.ipynb #b6224b10
-TRAIN_FLAGS = dict(mode=MODES, label_source=('gt', 'llm'), best_by=('accuracy', 'loss'),
-                   alpha=FRACTION, ddk_smoothing=FRACTION, epochs=POSITIVE, lr=(lambda x: 0 < x < 1, 'between 0 and 1 (exclusive)'),
-                   max_steps=(lambda n: n == -1 or n >= 1, '-1 (train --epochs) or at least 1'),
-                   **dict.fromkeys(('warmup', 'early_stopping', 'kd_gamma', 'freeze_layers', 'ddk_temperature'), NON_NEGATIVE),
-                   **dict.fromkeys(('limit', 'valid_limit', 'batch_size', 'grad_accum', 'eval_steps', 'logging_steps', 'max_input_len',
-                                    'max_target_len', 'max_rationale_len', 'lora_r', 'ddk_interval', 'ddk_eval_per_domain'), AT_LEAST_1))
-
-# %% ../nbs/05_training.ipynb #fe4b2440
-def _check_train_out(out, resume, overwrite):
-    out = Path(out)
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f'--out {out} is a file: the student is saved in a folder')
-    if (out/'stepdistill.json').exists() and not (resume or overwrite):
-        raise FileExistsError(f'--out {out} already holds a trained student: pass --overwrite to replace it, or choose another --out')
-
-# %% ../nbs/05_training.ipynb #9a75a1fe
-@call_parse
-def evaluate_cmd(dir:str, # a student saved by `stepdistill train`
-                 data:str, # released name, DatasetDict folder or data file
-                 split:str='test', # split of a released / DatasetDict dataset
-                 root:str='../shared/data/dss', # root of the released data
-                 metric:str=None, # exact, svamp or module:function (default: the dataset's / the run's)
-                 batch_size:int=16, # inputs per generation batch
-                 limit:int=None, # only the first N records
-                 choices:bool=False, # rank the answer choices (released cqa, anli1) instead of generating the answer
-                 json:bool=False, # print one JSON object
-                ):
-    "Evaluate a saved student's label accuracy on a dataset."
-    check_flags(dict(batch_size=AT_LEAST_1, limit=AT_LEAST_1), locals())
-    r = evaluate(dir, data, split, root, metric, batch_size, limit, progress=True, choices=choices)
-    print(_json.dumps(r) if json else f"{r['data']} [{r['split']}{', ranking choices' if choices else ''}]: {r['metric']} accuracy {r['accuracy']:.4f} on {r['n']} examples")
-
-# %% ../nbs/05_training.ipynb #756ebeb7
-def read_inputs(path) -> list:
-    "Inputs to predict: records of a .jsonl/.json/.csv file (their `input`), else one input per line of a text file."
-    p = Path(path)
-    if p.suffix.lower() in ('.jsonl', '.json', '.csv'): return [dict(id=r['id'], input=r['input']) for r in load_examples(p)]
-    if not p.exists(): raise DataError('no such file', p)
-    lines = read_text(p).splitlines()
-    for i, l in enumerate(lines, 1):
-        if not l.strip(): raise DataError('empty line: one input per line expected', p, i, 'input')
-    return [dict(input=l) for l in lines]
 
 # %% ../nbs/05_training.ipynb #413de997
 @call_parse
