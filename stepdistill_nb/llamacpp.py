@@ -4,18 +4,19 @@
 
 # %% auto #0
 __all__ = ['QTYPES', 'check_exportable', 'permute_rotary', 'gguf_tensors', 'template_fields', 'export_gguf', 'LlamaCppStudent',
-           'export_gguf_cmd', 'predict_cmd']
+           'SequenceDraws', 'export_gguf_cmd', 'predict_cmd']
 
 # %% ../nbs/06_llamacpp.ipynb #d0239fa5
 import json, json as _json
 import numpy as np, torch
 from pathlib import Path
+from fastcore.basics import patch
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 from .teachers import LlamaCppTeacher, smollm2_gguf
-from .flags import AT_LEAST_1, UsageError, check_flags
-from .training import Student, TaskFormat, grammar_matcher, read_inputs
+from .flags import AT_LEAST_1, NON_NEGATIVE, POSITIVE, UsageError, check_flags
+from .training import Student, TaskFormat, check_samples, grammar_matcher, prompt_and_candidates, read_inputs
 
 # %% ../nbs/06_llamacpp.ipynb #122f43da
 QTYPES = ('q8_0', 'f16', 'f32')   # the weights of the matrices in the GGUF file; norms stay float32
@@ -147,6 +148,8 @@ class LlamaCppStudent:
 
     def predict(self, texts:list, rationale:bool=False, batch_size:int=16, max_new_tokens:int=None, progress:bool=False,
                 grammar=None, # labels under this grammar; None: the one the student was trained with (if any); False: none
+                samples:int=0, # also draw this many labels per text at `temperature`, and answer the likeliest of them and the greedy one
+                temperature:float=0.7, seed:int=0, # the draws' temperature and random seed (`samples` only)
                ) -> list:
         "`[{'label': ..., 'rationale': ...}]` for `texts`, in order, one at a time (`batch_size` is unused: llama.cpp decodes one request)."
         g = self.info.get('grammar') if grammar is None else grammar or None
@@ -154,11 +157,106 @@ class LlamaCppStudent:
         def run(task, mx, m):
             return [self.complete(self.fmt.encode(self.tok, t, task)['input_ids'], max_new_tokens or mx, m.deep_copy() if m is not None else None)
                     for t in tqdm(texts, desc=f'generating ({task})', disable=not progress)]
-        labels = run('predict', self.fmt.max_target_len, base)
+        labels = (self.likeliest(texts, samples, temperature, seed, max_new_tokens, progress, base) if samples
+                  else run('predict', self.fmt.max_target_len, base))
         if not rationale: return [dict(label=l) for l in labels]
         return [dict(label=l, rationale=r) for l, r in zip(labels, run('explain', self.fmt.max_rationale_len, None))]
 
-    def close(self): self.runner.close()
+    def close(self):
+        if getattr(self, 'draws', None) is not None: self.draws.close(); self.draws = None
+        self.runner.close()
+
+# %% ../nbs/06_llamacpp.ipynb #835e45ee
+class SequenceDraws:
+    "A llama.cpp context of `st`'s weights holding `k + 1` sequences: a prompt's greedy label and `k` drawn ones, decoded together."
+    def __init__(self, st:LlamaCppStudent, k:int):
+        import llama_cpp
+        from llama_cpp import _internals
+        llm, per = st.runner.llm, st.runner.context_tokens()
+        p = llama_cpp.llama_context_default_params()
+        p.n_ctx = p.n_batch = p.n_ubatch = per * (k + 1)
+        p.n_seq_max, p.kv_unified, p.no_perf = k + 1, True, True
+        self.lc, self.st, self.k, self.per, self.nv = llama_cpp, st, k, per, llm.n_vocab()
+        self.ctx = _internals.LlamaContext(model=llm._model, params=p, verbose=False)
+        n = st.runner.threads['n_threads']; llama_cpp.llama_set_n_threads(self.ctx.ctx, n, n)
+        self.batch = llama_cpp.llama_batch_init(per * (k + 1), 0, 1)
+
+    def _decode(self, toks, pos, seqs, last_only) -> list:
+        "Log-probabilities after each token given (after the last only, when `last_only`), from the plain scores, as float64."
+        b, lc = self.batch, self.lc
+        b.n_tokens = len(toks)
+        for i, (t, q, s) in enumerate(zip(toks, pos, seqs)):
+            b.token[i], b.pos[i], b.n_seq_id[i] = t, q, 1; b.seq_id[i][0] = s
+            b.logits[i] = (not last_only) or i == len(toks) - 1
+        if lc.llama_decode(self.ctx.ctx, b) != 0: raise RuntimeError('llama.cpp could not decode the batch')
+        out = []
+        for i in ([len(toks) - 1] if last_only else range(len(toks))):
+            z = np.ctypeslib.as_array(lc.llama_get_logits_ith(self.ctx.ctx, i), shape=(self.nv,)).astype(np.float64)
+            z -= z.max(); out.append(z - np.log(np.exp(z).sum()))
+        return out
+
+    def candidates(self, text:str, max_new_tokens:int, matcher, temperature:float, rng) -> list:
+        "`[(label, log-probability)]` for request `text`: the greedy label first, then `k` drawn at `temperature` with `rng`."
+        lc, eos = self.lc, self.st.tok.eos_token_id
+        ids = self.st.fmt.encode(self.st.tok, text, 'predict')['input_ids']; n = len(ids)
+        mem = lc.llama_get_memory(self.ctx.ctx)
+        lc.llama_memory_clear(mem, True)
+        lp0 = self._decode(ids, range(n), [0] * n, True)[0]
+        for j in range(1, self.k + 1): lc.llama_memory_seq_cp(mem, 0, j, -1, -1)   # the prompt's cache, shared
+        seqs = [dict(seq=j, toks=[], lp=0.0, m=matcher.deep_copy() if matcher is not None else None, at=lp0, done=False) for j in range(self.k + 1)]
+        for _ in range(min(max_new_tokens, self.per - n)):
+            step = []
+            for s in (s for s in seqs if not s['done']):
+                lp, m = s['at'], s['m']
+                if m is not None and (m.is_stopped() or m.is_error()):   # the label is complete: it may only end
+                    s['lp'] += lp[eos]; s['done'] = True; continue
+                w = np.where(_allowed(m, len(lp)), lp, -np.inf) if m is not None else lp
+                t = int(np.argmax(w if s['seq'] == 0 else w / temperature + rng.gumbel(size=len(w))))   # Gumbel-max: a draw at `temperature`
+                s['lp'] += lp[t]
+                if t == eos: s['done'] = True; continue
+                if m is not None: m.consume_token(t)
+                s['toks'].append(t); step.append(s)
+            if not step: break
+            outs = self._decode([s['toks'][-1] for s in step], [n + len(s['toks']) - 1 for s in step], [s['seq'] for s in step], False)
+            for s, lp in zip(step, outs): s['at'] = lp
+        for s in seqs:
+            if not s['done']: s['lp'] += s['at'][eos]   # cut at the token limit: scored, as `choose` would, with its end of sequence
+        labels = [self.st.tok.decode(s['toks'], skip_special_tokens=True).strip() for s in seqs]
+        return list(zip(labels, self._canonical(text, lp0, seqs, labels)))
+
+    def _canonical(self, text, lp0, seqs, labels) -> list:
+        "Each candidate's log-probability over its label's own tokens and end of sequence, as `Student.choose` scores it."
+        # the sum taken while decoding where the label encodes to the tokens decoded; else scored again (a grammar can lead to other tokens)
+        p, cands = prompt_and_candidates(self.st.tok, self.st.fmt, text, labels)
+        n, lps, redo = len(p), [s['lp'] for s in seqs], [j for j, (s, c) in enumerate(zip(seqs, cands)) if s['toks'] + [c[-1]] != c]
+        if not redo: return lps
+        mem, toks, pos, seq = self.lc.llama_get_memory(self.ctx.ctx), [], [], []
+        for j in redo:
+            self.lc.llama_memory_seq_rm(mem, j, n, -1)
+            toks += cands[j][:-1]; pos += range(n, n + len(cands[j]) - 1); seq += [j] * (len(cands[j]) - 1)
+        outs = iter(self._decode(toks, pos, seq, False) if toks else [])
+        for j in redo:
+            lps[j] = float(lp0[cands[j][0]]) + sum(float(next(outs)[t]) for t in cands[j][1:])
+        return lps
+
+    def close(self):
+        if self.batch is not None: self.lc.llama_batch_free(self.batch); self.batch = None
+        self.ctx.close()
+
+# %% ../nbs/06_llamacpp.ipynb #70de4769
+@patch
+def likeliest(self:LlamaCppStudent, texts:list, samples:int, temperature:float=0.7, seed:int=0, max_new_tokens:int=None,
+              progress:bool=False, matcher=None) -> list:
+    "Per text, the likeliest of its greedy label and `samples` labels drawn at `temperature` (under `matcher`'s grammar, if any)."
+    check_samples(samples, temperature)
+    if getattr(self, 'draws', None) is None or self.draws.k != samples:
+        if getattr(self, 'draws', None) is not None: self.draws.close()
+        self.draws = SequenceDraws(self, samples)
+    rng, out = np.random.default_rng(seed), []
+    for t in tqdm(texts, desc=f'generating (predict, greedy + {samples} samples)', disable=not progress):
+        c = self.draws.candidates(t, max_new_tokens or self.fmt.max_target_len, matcher, temperature, rng)
+        out.append(max(c, key=lambda x: x[1])[0])   # the first of the likeliest: greedy on a tie
+    return out
 
 # %% ../nbs/06_llamacpp.ipynb #93960e5b
 @call_parse
@@ -184,15 +282,18 @@ def predict_cmd(dir:str, # a student saved by `stepdistill train`
                 int8:bool=False, # int8 weights on the CPU (faster decoding; see the training notebook for its accuracy)
                 bf16:bool=False, # bfloat16 weights (faster decoding where the CPU has bf16 arithmetic)
                 gguf:str=None, # answer through llama.cpp from the student's GGUF export: q8_0, f16 or f32 (written if missing)
+                samples:int=0, # also draw this many labels per input and answer the likeliest of them and the greedy one
+                temperature:float=0.7, # the draws' temperature (--samples)
+                seed:int=0, # the draws' random seed (--samples): the same seed answers the same
                ):
     "Predict labels (optionally rationales) for new inputs with a saved student, through transformers or (`--gguf`) llama.cpp."
     if input is None: raise UsageError('give the inputs with --input FILE')
-    check_flags(dict(batch_size=AT_LEAST_1, max_new_tokens=AT_LEAST_1), locals())
+    check_flags(dict(batch_size=AT_LEAST_1, max_new_tokens=AT_LEAST_1, samples=NON_NEGATIVE, temperature=POSITIVE), locals())
     if int8 + bf16 + bool(gguf) > 1: raise UsageError('one of --int8, --bf16 and --gguf, not several')
     check_flags(dict(gguf=QTYPES), locals())
     items = read_inputs(input)
     st = LlamaCppStudent.load(dir, gguf) if gguf else Student.load(dir, 'cpu' if int8 else None, int8=int8, bf16=bf16)
     preds = st.predict([o['input'] for o in items], rationale, batch_size, max_new_tokens, progress=len(items) > batch_size,
-                       grammar=False if grammar == 'none' else grammar)
+                       grammar=False if grammar == 'none' else grammar, samples=samples, temperature=temperature, seed=seed)
     for o, p in zip(items, preds):
         print(_json.dumps({**o, **p}, ensure_ascii=False) if json else f"{p['label']}" + (f"\t{p['rationale']}" if rationale else ''))

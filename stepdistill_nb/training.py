@@ -12,8 +12,8 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'ALIASES', 'TRAIN_FLAGS', 'la
            'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'DistillConfig', 'distill_config', 'default_lr',
            'best_metrics', 'measure_precision', 'matmul_precision', 'last_complete_checkpoint', 'start_attempt',
            'train', 'run_info', 'model_card', 'save_run', 'plot_history', 'quantize_int8', 'Student',
-           'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'evaluate',
-           'evaluate_cmd', 'read_inputs', 'soup_students', 'soup_cmd']
+           'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'check_samples',
+           'evaluate', 'evaluate_cmd', 'read_inputs', 'soup_students', 'soup_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, shutil, sys, time, warnings
@@ -431,22 +431,26 @@ def task_losses(model, batch:dict, seq2seq:bool, split:bool=True) -> tuple:
 # %% ../nbs/05_training.ipynb #ac2675a3
 @torch.no_grad()
 def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_size:int=16, max_new_tokens:int=None,
-             progress:bool=False, grammar:str=None) -> list:
-    "Greedy outputs of `model` for `texts` under `task`, in order; labels under `grammar` if given (see `GrammarConstraint`)."
+             progress:bool=False, grammar:str=None,
+             samples:int=0, # 0: greedy; K: K outputs per text drawn at `temperature` (from the whole distribution: no top-k or top-p)
+             temperature:float=0.7) -> list:
+    "Greedy outputs of `model` for `texts` under `task`, in order (with `samples`, a list of them per text); labels under `grammar` if given (see `GrammarConstraint`)."
     model.eval(); dev = next(model.parameters()).device
     mx = max_new_tokens or (fmt.max_target_len if task == 'predict' else fmt.max_rationale_len)
-    gc = GenerationConfig(max_new_tokens=mx, do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                          decoder_start_token_id=getattr(model.config, 'decoder_start_token_id', None))
-    out = []
+    draw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=samples) if samples else dict(do_sample=False)
+    gc = GenerationConfig(max_new_tokens=mx, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                          decoder_start_token_id=getattr(model.config, 'decoder_start_token_id', None), **draw)
+    out, k = [], max(samples, 1)
     for i in tqdm(range(0, len(texts), batch_size), desc=f'generating ({task})', disable=not progress):
         ids = [fmt.encode(tok, t, task)['input_ids'] for t in texts[i:i+batch_size]]
         left = not fmt.seq2seq
         x, mask = pad_batch(ids, tok.pad_token_id, left, with_mask=True)
         x = dict(input_ids=x.to(dev), attention_mask=mask.to(dev))
-        lp = LogitsProcessorList([GrammarConstraint(grammar_matcher(tok, grammar), len(ids), tok.eos_token_id)]) if grammar and task == 'predict' else None
+        lp = LogitsProcessorList([GrammarConstraint(grammar_matcher(tok, grammar), len(ids) * k, tok.eos_token_id)]) if grammar and task == 'predict' else None
         y = model.generate(**x, generation_config=gc, logits_processor=lp)
         if not fmt.seq2seq: y = y[:, x['input_ids'].shape[1]:]
-        out += [s.strip() for s in tok.batch_decode(y, skip_special_tokens=True)]
+        ys = [s.strip() for s in tok.batch_decode(y, skip_special_tokens=True)]
+        out += [ys[j*k:(j+1)*k] for j in range(len(ids))] if samples else ys
     return out
 
 # %% ../nbs/05_training.ipynb #99f3c213
@@ -944,11 +948,14 @@ class Student:
 
     def predict(self, texts:list, rationale:bool=False, batch_size:int=16, max_new_tokens:int=None, progress:bool=False,
                 grammar=None, # labels under this grammar; None: the one the student was trained with (if any); False: none
+                samples:int=0, # also draw this many labels per text at `temperature`, and answer the likeliest of them and the greedy one
+                temperature:float=0.7, seed:int=0, # the draws' temperature and random seed (`samples` only)
                ) -> list:
         "`[{'label': ..., 'rationale': ...}]` for `texts`, in order (rationale only when asked)."
         g = (self.info or {}).get('grammar') if grammar is None else grammar or None
         gen = lambda task: generate(self.model, self.tok, self.fmt, list(texts), task, batch_size, max_new_tokens, progress, g)
         labels = gen('predict')
+        if samples: labels = self.likeliest(texts, labels, samples, temperature, seed, batch_size, max_new_tokens, progress, g)
         if not rationale: return [dict(label=l) for l in labels]
         return [dict(label=l, rationale=r) for l, r in zip(labels, gen('explain'))]
 
@@ -1040,6 +1047,27 @@ def choose(self:Student, texts:list, choices:list, # per text, its candidate lab
     if none := [i for i, c in enumerate(choices) if not c]: raise ValueError(f'text {none[0]} (of {len(none)}) has no answer choices')
     scores = score_choices(self.model, self.tok, self.fmt, texts, choices, batch_size, progress)
     return [dict(label=cs[max(range(len(cs)), key=s.__getitem__)], logprobs=[round(x, 4) for x in s]) for cs, s in zip(choices, scores)]
+
+# %% ../nbs/05_training.ipynb #c8eb0814
+def check_samples(samples:int, temperature:float):
+    "A `ValueError` unless `samples` (labels drawn per text) is at least 1 and `temperature` above 0."
+    if samples < 1: raise ValueError(f'samples must be at least 1, not {samples}')
+    if not temperature > 0: raise ValueError(f'temperature must be above 0, not {temperature}')
+
+@patch
+def likeliest(self:Student, texts:list, greedy:list, # per text, its greedy label
+              samples:int, # labels drawn per text
+              temperature:float=0.7, seed:int=0, batch_size:int=16, max_new_tokens:int=None, progress:bool=False,
+              grammar:str=None, # the grammar the labels are drawn under (None: none)
+             ) -> list:
+    "Per text, the likeliest of its `greedy` label and `samples` labels drawn at `temperature` (scored as `choose` scores choices)."
+    check_samples(samples, temperature)
+    texts, dev = list(texts), next(self.model.parameters()).device
+    with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == 'cuda' else []):   # seeded draws; the caller's random state is kept
+        torch.manual_seed(seed)
+        drawn = generate(self.model, self.tok, self.fmt, texts, 'predict', batch_size, max_new_tokens, progress, grammar, samples, temperature)
+    cands = [list(dict.fromkeys([g, *d])) for g, d in zip(greedy, drawn)]   # the greedy label first, each candidate once
+    return [c['label'] for c in self.choose(texts, cands, batch_size * (samples + 1), progress)]
 
 # %% ../nbs/05_training.ipynb #e168a2a5
 def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str=None, batch_size:int=16, limit:int=None,

@@ -18,7 +18,7 @@ TINY = {
     'ddk_vs_uniform': {'n_common': '2', 'n_rare': '1', 'n_reference': '1', 'n_valid': '1', 'n_test': '1', 'max_steps': '2', 'ddk_interval': '1',
                        'batch_size': '4', 'ddk_eval_per_domain': '1', 'student': 'tiny-llama', 'kd_gamma': '0.1'},
     'fhir_case_study': {'sizes': '[8]', 'n_valid': '10', 'n_test': '4', 'max_steps': '2', 'batch_size': '4', 'teacher': 'smollm2',
-                        'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'lighter': 'true', 'max_rationale_len': '32',
+                        'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'lighter': 'true', 'samples': '2', 'max_rationale_len': '32',
                         'ddk_interval': '1', 'ddk_teacher': 'tiny-llama', 'student': 'tiny-llama',
                         'phrasing_keys': '3', 'phrasing_samples': '1',
                         'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1', 'standard+soup2']"},
@@ -71,8 +71,14 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
         assert soup['train_s'] >= runs['standard']['train_s'] + runs['standard+seed1']['train_s'] and soup['valid_equivalent'] is not None
         assert soup['steps'] == runs['standard']['steps'] + runs['standard+seed1']['steps']
         assert 'standard+soup2 (n=8) vs standard (n=8)' in comparisons
-        assert [c['model'].split(', ')[-1] for c in metrics['cost']][1:4] == ['int8 weights', 'bf16 weights', 'llama.cpp q8_0 GGUF']
-        assert all(0 <= c['equivalent'] <= 1 and c['n_test'] == 4 and c['median_s'] > 0 for c in metrics['cost'][:4])
+        # -p samples 2: as trained and through llama.cpp, also the likeliest of greedy + 2 draws, each against its greedy twin
+        lik = 'likeliest of greedy + 2 samples'
+        assert [c['model'].split(', ')[-1] for c in metrics['cost']][1:6] == [lik, 'int8 weights', 'bf16 weights', 'llama.cpp q8_0 GGUF', lik]
+        assert all(0 <= c['equivalent'] <= 1 and c['n_test'] == 4 and c['median_s'] > 0 for c in metrics['cost'][:6])
+        dec = metrics['decoding']
+        assert [d['comparison'].endswith(', greedy') and lik in d['comparison'] and d['n'] == 4 for d in dec] == [True, True], dec
+        assert [d['a_right'] / 4 for d in dec] == [metrics['cost'][i]['equivalent'] for i in (1, 5)]
+        assert all(d['a_ci95'][0] <= d['a_right'] / 4 <= d['a_ci95'][1] for d in dec)
     assert list(out.glob('*.png')), 'the experiment saved no figure'
     report = json.loads((out/'report.ipynb').read_text())
     assert any(o.get('output_type') == 'display_data' and 'image/png' in o.get('data', {}) for c in report['cells'] for o in c.get('outputs', []))

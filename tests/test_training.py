@@ -345,6 +345,17 @@ def test_cli_grammar_and_frozen_layers(tmp_path):
     fct.test_eq([l in ('yes', 'no') for l in run_cli('predict', out, '--input', tmp_path/'in.txt').splitlines()], [True, True])
     free = run_cli('predict', out, '--input', tmp_path/'in.txt', '--grammar', 'none').splitlines()
     assert not all(l in ('yes', 'no') for l in free), free      # the random-init model writes anything without the grammar
+    # --samples K: the likeliest of the greedy label and K drawn ones, under the grammar, through either runtime; seeded
+    for rt in ([], ['--gguf', 'f32']):
+        drawn = run_cli('predict', out, '--input', tmp_path/'in.txt', '--samples', 8, '--temperature', 2, *rt).splitlines()
+        fct.test_eq([l in ('yes', 'no') for l in drawn], [True, True])
+        fct.test_eq(run_cli('predict', out, '--input', tmp_path/'in.txt', '--samples', 8, '--temperature', 2, *rt).splitlines(), drawn)
+    st = Student.load(out)
+    scores = st.choose(['Tom has 3 apples.', 'Is it raining?'], [['yes', 'no']] * 2)
+    fct.test_eq(drawn, [s['label'] for s in scores])   # both labels are among 9 near-even draws at temperature 2: the likelier one wins
+    for bad, msg in ((['--samples', '-1'], '--samples must be 0 or more'), (['--samples', '2', '--temperature', '0'], '--temperature must be more than 0')):
+        r = subprocess.run([str(BIN/'stepdistill'), 'predict', str(out), '--input', str(tmp_path/'in.txt'), *bad], capture_output=True, text=True)
+        assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_choice_benchmark_compares_both_paths(tmp_path):
     "benchmarks/bench_choices.py scores the same questions both ways: same log-probabilities, fewer tokens read with the prompt once."
