@@ -282,9 +282,8 @@ def predict_cmd(dir:str, # a student saved by `stepdistill train`
                 int8:bool=False, # int8 weights on the CPU (faster decoding; see the training notebook for its accuracy)
                 bf16:bool=False, # bfloat16 weights (faster decoding where the CPU has bf16 arithmetic)
                 gguf:str=None, # answer through llama.cpp from the student's GGUF export: q8_0, f16 or f32 (written if missing)
-                samples:int=0, # also draw this many labels per input and answer the likeliest of them and the greedy one
+                samples:int=0, # also draw this many labels per input and answer the likeliest of them and the greedy one (seeded: the same inputs get the same answers)
                 temperature:float=0.7, # the draws' temperature (--samples)
-                seed:int=0, # the draws' random seed (--samples): the same seed answers the same
                ):
     "Predict labels (optionally rationales) for new inputs with a saved student, through transformers or (`--gguf`) llama.cpp."
     if input is None: raise UsageError('give the inputs with --input FILE')
@@ -294,6 +293,6 @@ def predict_cmd(dir:str, # a student saved by `stepdistill train`
     items = read_inputs(input)
     st = LlamaCppStudent.load(dir, gguf) if gguf else Student.load(dir, 'cpu' if int8 else None, int8=int8, bf16=bf16)
     preds = st.predict([o['input'] for o in items], rationale, batch_size, max_new_tokens, progress=len(items) > batch_size,
-                       grammar=False if grammar == 'none' else grammar, samples=samples, temperature=temperature, seed=seed)
+                       grammar=False if grammar == 'none' else grammar, samples=samples, temperature=temperature)
     for o, p in zip(items, preds):
         print(_json.dumps({**o, **p}, ensure_ascii=False) if json else f"{p['label']}" + (f"\t{p['rationale']}" if rationale else ''))
