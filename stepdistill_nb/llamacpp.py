@@ -107,7 +107,8 @@ def _allowed(m, n:int) -> np.ndarray:
 # %% ../nbs/06_llamacpp.ipynb #4160cf56
 class LlamaCppStudent:
     "A saved causal student answering through llama.cpp from its GGUF export; `predict` as a `Student`'s."
-    def __init__(self, runner, tok, fmt:TaskFormat, info:dict, gguf_path): self.runner, self.tok, self.fmt, self.info, self.path = runner, tok, fmt, info, Path(gguf_path)
+    def __init__(self, runner, tok, fmt:TaskFormat, info:dict, gguf_path):
+        self.runner, self.tok, self.fmt, self.info, self.path, self.draws = runner, tok, fmt, info, Path(gguf_path), None   # draws: `SequenceDraws`, made on first use
 
     @classmethod
     def load(cls, path, # a student saved by `stepdistill train`
@@ -163,7 +164,7 @@ class LlamaCppStudent:
         return [dict(label=l, rationale=r) for l, r in zip(labels, run('explain', self.fmt.max_rationale_len, None))]
 
     def close(self):
-        if getattr(self, 'draws', None) is not None: self.draws.close(); self.draws = None
+        if self.draws is not None: self.draws.close(); self.draws = None
         self.runner.close()
 
 # %% ../nbs/06_llamacpp.ipynb #835e45ee
@@ -249,8 +250,8 @@ def likeliest(self:LlamaCppStudent, texts:list, samples:int, temperature:float=0
               progress:bool=False, matcher=None) -> list:
     "Per text, the likeliest of its greedy label and `samples` labels drawn at `temperature` (under `matcher`'s grammar, if any)."
     check_samples(samples, temperature)
-    if getattr(self, 'draws', None) is None or self.draws.k != samples:
-        if getattr(self, 'draws', None) is not None: self.draws.close()
+    if self.draws is None or self.draws.k != samples:
+        if self.draws is not None: self.draws.close()
         self.draws = SequenceDraws(self, samples)
     rng, out = np.random.default_rng(seed), []
     for t in tqdm(texts, desc=f'generating (predict, greedy + {samples} samples)', disable=not progress):
