@@ -14,14 +14,16 @@ def preds(name):
     assert d['inputs'] == [r['input'] for r in recs], f'{name}: other test requests'
     return d['preds']
 right = lambda P: [bool(p) and queries_equivalent(p, r['label']) for p, r in zip(P, recs)]
-seeds = {n: right(preds(n)) for n in ('standard-6400', 'standard+seed1-6400', 'standard+seed2-6400')}
+seeds = {n: right(preds(n)) for n in ('standard-6400', 'standard+seed1-6400', 'standard+seed2-6400', 'standard+seed3-6400')}
 acc = [100 * sum(v) / len(v) for v in seeds.values()]
 print('seeds:', {n: sum(v) for n, v in seeds.items()}, f'mean {statistics.mean(acc):.1f}% sd {statistics.stdev(acc):.1f} range {max(acc) - min(acc):.1f}')
 for (a, x), (b, y) in itertools.combinations(seeds.items(), 2):
     print(f'{a} / {b}: right only in the first {sum(p and not q for p, q in zip(x, y))}, only in the second {sum(q and not p for p, q in zip(x, y))}')
-print('all three right', sum(all(t) for t in zip(*seeds.values())), '; at least one', sum(any(t) for t in zip(*seeds.values())))
+three = [right(preds(n)) for n in list(seeds)[:3]]
+print('first three seeds: all right', sum(all(t) for t in zip(*three)), '; at least one', sum(any(t) for t in zip(*three)))
+print('four seeds: all right', sum(all(t) for t in zip(*seeds.values())), '; at least one', sum(any(t) for t in zip(*seeds.values())))
 pub = [i for i, r in enumerate(recs) if 'published' in r['input']]
-for n in ('standard-6400', 'standard+seed1-6400', 'standard+seed2-6400', 'sbs-teacher-6400', 'sbs-oracle-6400', 'standard+phrasings-6400'):
+for n in (*seeds, 'standard+soup3-6400', 'standard+soup4-6400', 'sbs-teacher-6400', 'sbs-oracle-6400', 'standard+phrasings-6400'):
     P = preds(n)
     print(f'{n}: of {len(pub)} "published" requests, issued= in {sum("issued=" in P[i] for i in pub)}, '
           f'right {sum(bool(P[i]) and queries_equivalent(P[i], recs[i]["label"]) for i in pub)}')
@@ -38,5 +40,6 @@ def vote(names):
         ok += bool(pick) and queries_equivalent(pick, r['label'])
     lo, hi = wilson_interval(ok / len(recs), len(recs))
     print(f'vote of {len(names)} ({", ".join(names)}): {ok} of {len(recs)} right, {100 * ok / len(recs):.1f}% ({100 * lo:.1f}-{100 * hi:.1f})')
+vote(list(seeds)[:3])
+vote(list(seeds)[:3] + ['sbs-teacher-6400', 'sbs-oracle-6400', 'standard+phrasings-6400'])
 vote(list(seeds))
-vote(list(seeds) + ['sbs-teacher-6400', 'sbs-oracle-6400', 'standard+phrasings-6400'])
