@@ -762,9 +762,9 @@ class WeightAverage(TrainerCallback):
                  share:float=0.5, decay:float=0.98, # 'tail': the share of the run averaged; 'ema': what each step keeps
                  resume_from:str=None): # a checkpoint whose average to continue
         if kind not in AVERAGES[1:]: raise ValueError(f"WeightAverage: kind 'tail' or 'ema', not {kind!r}")
-        store_attr(); self.avg, self.n = None, 0
+        store_attr(); self.avg, self.n, self.applied_at = None, 0, None
         f = Path(resume_from)/self.FILE if resume_from else None
-        if f and f.exists(): st = torch.load(f); self.avg, self.n = st['avg'], st['n']
+        if f and f.exists(): st = torch.load(f); self.avg, self.n, self.applied_at = st['avg'], st['n'], st.get('applied_at')
     def first_step(self, max_steps:int) -> int:
         "The first step whose weights enter the average."
         return 1 if self.kind == 'ema' else max(1, math.floor((1 - self.share) * max_steps) + 1)
@@ -779,13 +779,15 @@ class WeightAverage(TrainerCallback):
             for k, p in ps.items(): self.avg[k].lerp_(p.detach().float(), w)
         if state.global_step >= state.max_steps:   # the last step: the run ends as the average
             for k, p in ps.items(): p.copy_(self.avg[k])
+            self.applied_at = state.global_step
     def on_save(self, args, state, control, **kwargs):
         if self.avg is None or not state.is_world_process_zero: return
         f = Path(args.output_dir)/f'checkpoint-{state.global_step}'/self.FILE
-        torch.save(dict(avg=self.avg, n=self.n), f.with_suffix('.tmp')); os.replace(f.with_suffix('.tmp'), f)   # a kill never leaves half a file
-    def record(self) -> dict:
-        "What `stepdistill.json` says of the average."
-        return dict(kind=self.kind, **({'share': self.share} if self.kind == 'tail' else {'decay': self.decay}), steps=self.n)
+        torch.save(dict(avg=self.avg, n=self.n, applied_at=self.applied_at), f.with_suffix('.tmp')); os.replace(f.with_suffix('.tmp'), f)   # a kill never leaves half a file
+    def record(self, kept_step:int=None) -> dict:
+        "What `stepdistill.json` says of the average; `kept`: whether the student kept (at step `kept_step`, None: the last) is it."
+        return dict(kind=self.kind, **({'share': self.share} if self.kind == 'tail' else {'decay': self.decay}), steps=self.n,
+                    kept=self.applied_at is not None and kept_step in (None, self.applied_at))
 
 
 # %% ../nbs/05_training.ipynb #5b48ae92
@@ -877,7 +879,8 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     t0 = time.perf_counter(); trainer.train(resume_from_checkpoint=ckpt)
     trainer.train_seconds = time.perf_counter() - t0 - trainer.eval_seconds   # training only, evaluations left out
     info = run_info(trainer, data, student, label_source, metric, len(va), grammar, n_trainable, precision)
-    info['average'] = avg.record() if avg else None
+    kept = re.search(r'checkpoint-(\d+)$', str(info['best_checkpoint'] or ''))
+    info['average'] = avg.record(int(kept[1]) if kept else None) if avg else None
     save_run(trainer, out, info, a.plot)
     return info
 
@@ -903,7 +906,7 @@ def model_card(info:dict) -> str:
     m = info['metrics']
     acc = m.get('eval_accuracy')
     soup_line = lambda i: f"a weight soup, the mean of {len(i['soup'])} runs ({', '.join(Path(r['dir']).name for r in i['soup'])}) of "
-    avg_line = lambda a: '' if not a else f", ending on the {'mean of the last ' + str(a['steps']) + ' steps' if a['kind'] == 'tail' else 'moving average (decay ' + str(a['decay']) + ')'} of its weights"
+    avg_line = lambda a: '' if not a or not a.get('kept', True) else f", ending on the {'mean of the last ' + str(a['steps']) + ' steps' if a['kind'] == 'tail' else 'moving average (decay ' + str(a['decay']) + ')'} of its weights"
     rows = '\n'.join(f'| {k} | {v} |' for k, v in m.items())
     return f"""# Student distilled with stepdistill_nb
 
