@@ -770,7 +770,10 @@ class WeightAverage(TrainerCallback):
         return 1 if self.kind == 'ema' else max(1, math.floor((1 - self.share) * max_steps) + 1)
     @torch.no_grad()
     def on_step_end(self, args, state, control, model=None, **kwargs):
-        if state.global_step < self.first_step(state.max_steps): return
+        first = self.first_step(state.max_steps)
+        if state.global_step < first: return
+        if self.avg is None and state.global_step > first:   # killed between a checkpoint and its average's file
+            warnings.warn(f'WeightAverage: {self.resume_from} has no {self.FILE}: the average starts again at step {state.global_step}, not {first}')
         ps = {k: p for k, p in model.named_parameters() if p.requires_grad}
         self.n += 1
         if self.avg is None: self.avg = {k: p.detach().float().clone() for k, p in ps.items()}

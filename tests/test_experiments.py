@@ -51,6 +51,7 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
     metrics = json.loads((out/'metrics.json').read_text())
     assert metrics
     if name == 'fhir_case_study':   # -p lighter true: the best student also timed and scored with int8 and bf16 weights and through llama.cpp
+        assert (metrics['average'], metrics['freeze_layers']) == ('none', 0)   # the run's settings are in its record
         # standard+phrasings: trained on a pool that also uses the teacher's phrasings (3 keys asked here), on the same test split
         assert {r['method'] for r in metrics['results']} == {'standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1', 'standard+soup2'}
         comparisons = [v['comparison'] for v in metrics['verdict']]
