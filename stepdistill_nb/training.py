@@ -882,8 +882,8 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     t0 = time.perf_counter(); trainer.train(resume_from_checkpoint=ckpt)
     trainer.train_seconds = time.perf_counter() - t0 - trainer.eval_seconds   # training only, evaluations left out
     info = run_info(trainer, data, student, label_source, metric, len(va), grammar, n_trainable, precision)
-    kept = re.search(r'checkpoint-(\d+)$', str(info['best_checkpoint'] or ''))
-    info['average'] = avg.record(int(kept[1]) if kept else None) if avg else None
+    kept = trainer.state.best_global_step if a.load_best_model_at_end else None   # the step of the weights that end the run (None: the last)
+    info['average'] = avg.record(kept) if avg else None
     save_run(trainer, out, info, a.plot)
     return info
 
