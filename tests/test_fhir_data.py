@@ -65,13 +65,13 @@ def test_empty_split_keeps_the_schema():
 def test_population_values_with_a_single_city():
     "The test split uses only the population's values, and a pool of one value (one city) serves it; training mixes them with others."
     pop = dict(patient=['p-1', 'p-2', 'p-3', 'p-4'], given=['Ana', 'Bo', 'Cy', 'Di'], family=['Ek', 'Fo', 'Gu', 'Ha'], city=['Boston'])
-    def values(split, names):
-        recs = generate_fhir_records(300, split, 3, population=pop)
+    def values(split, names, n=300):
+        recs = generate_fhir_records(n, split, 3, population=pop)
         return [p.values[0].split('/')[-1] for r in recs for p in parse_query(r['label']).params if p.name in names]
     assert set(values('test', ('address-city',))) == {'Boston'}
     test_pids = values('test', ('patient', 'subject'))
     assert test_pids and set(test_pids) <= set(pop['patient'])
     # training: the population's values only part of the time, so the student learns to copy values, not a handful by heart
-    cities, pids = values('train', ('address-city',)), values('train', ('patient', 'subject'))
+    cities, pids = values('train', ('address-city',), 1000), values('train', ('patient', 'subject'))   # 300 training requests hold only ~11 cities
     assert 'Boston' in cities and len(set(cities)) > 3
     assert 0.1 < sum(p in pop['patient'] for p in pids) / len(pids) < 0.4
