@@ -34,7 +34,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqL
 from transformers.trainer_utils import get_last_checkpoint
 from peft import LoraConfig, PeftModel, get_peft_model
 from .flags import AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, UsageError, check_flag, check_flags, flag
-from .data import DataError, load_examples, pad_batch, read_text
+from .data import DataError, RECORD_SUFFIXES, load_examples, pad_batch, read_text
 from .dss import TASKS, answer_choices, load_dss, metric_for
 from .metrics import get_metric
 from .teachers import smollm2_gguf
@@ -1171,9 +1171,9 @@ def evaluate_cmd(dir:str, # a student saved by `stepdistill train`
 
 # %% ../nbs/05_training.ipynb #756ebeb7
 def read_inputs(path) -> list:
-    "Inputs to predict: records of a .jsonl/.json/.csv file (their `input`), else one input per line of a text file."
+    "Inputs to predict: records of a .jsonl/.json/.csv/.tsv/.parquet file (their `input`), else one input per line of a text file."
     p = Path(path)
-    if p.suffix.lower() in ('.jsonl', '.json', '.csv'): return [dict(id=r['id'], input=r['input']) for r in load_examples(p)]
+    if p.suffix.lower() in RECORD_SUFFIXES: return [dict(id=r['id'], input=r['input']) for r in load_examples(p)]
     if not p.exists(): raise DataError('no such file', p)
     lines = read_text(p).splitlines()
     for i, l in enumerate(lines, 1):
