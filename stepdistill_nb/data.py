@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['FIELDS', 'FEATURES', 'RECORD_SUFFIXES', 'DataError', 'read_json_records', 'read_csv_records', 'read_text',
            'read_parquet_records', 'read_records', 'to_record', 'check_records', 'hub_reachable', 'load_hub',
-           'load_examples', 'free_port', 'cache_dir', 'pad_batch', 'save_examples', 'check_output', 'summarize']
+           'load_saved', 'load_examples', 'free_port', 'cache_dir', 'pad_batch', 'save_examples', 'check_output',
+           'summarize']
 
 # %% ../nbs/00_data.ipynb #cd87029b
 import csv, io, json, os, re, socket, tempfile, warnings
@@ -172,6 +173,13 @@ def load_hub(name:str, split:str=None):
     except (FileNotFoundError, ConnectionError, ValueError) as e: raise DataError(f'no such file or folder, nor a hub dataset ({e})', name) from None
 
 # %% ../nbs/00_data.ipynb #7a4567d2
+def load_saved(path):
+    "A `Dataset` or `DatasetDict` saved with `save_to_disk`; a `DataError` naming the folder where `datasets` cannot read it."
+    try: return datasets.load_from_disk(str(path))
+    except (FileNotFoundError, IndexError, ValueError, OSError) as e:
+        raise DataError(f"not a readable saved dataset ({type(e).__name__}: {e}); note that `datasets` cannot read back a split saved "
+                        "with no rows", path) from None
+
 def load_examples(source, # file path, saved dataset dir, Dataset, list of dicts, or hub name
                   split:str=None, # split to take from a DatasetDict / hub dataset
                   mapping:dict=None, # rename source columns, e.g. {'question': 'input'}
@@ -184,9 +192,10 @@ def load_examples(source, # file path, saved dataset dir, Dataset, list of dicts
     elif isinstance(source, (list, tuple)): recs = check_records([(None, r) for r in source], mapping, 'records')
     else:
         p = Path(source)
-        if p.is_dir(): return load_examples(datasets.load_from_disk(str(p)), split, mapping)
+        if p.is_dir(): return load_examples(load_saved(p), split, mapping)
         if p.exists() or p.suffix.lower() in RECORD_SUFFIXES: recs = check_records(read_records(p), mapping, p)
         else: return load_examples(load_hub(str(source), split), None, mapping)
+    if not recs: raise DataError('no records', source if isinstance(source, (str, Path)) else None)   # an empty array, a header-only CSV...
     return datasets.Dataset.from_list(recs, features=FEATURES)
 
 # %% ../nbs/00_data.ipynb #74474dd2

@@ -34,7 +34,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqL
 from transformers.trainer_utils import get_last_checkpoint
 from peft import LoraConfig, PeftModel, get_peft_model
 from .flags import AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, UsageError, check_flag, check_flags, flag
-from .data import DataError, RECORD_SUFFIXES, load_examples, pad_batch, read_text
+from .data import DataError, RECORD_SUFFIXES, load_examples, load_saved, pad_batch, read_text
 from .dss import TASKS, answer_choices, load_dss, metric_for
 from .metrics import get_metric
 from .teachers import smollm2_gguf
@@ -596,7 +596,7 @@ _valid_names = ('validation', 'valid', 'dev')
 def _dataset_dict(path):
     if not isinstance(path, (str, Path)): return None   # records, a Dataset...
     p = Path(path)
-    return datasets.load_from_disk(str(p)) if p.is_dir() and (p/'dataset_dict.json').exists() else None
+    return load_saved(p) if p.is_dir() and (p/'dataset_dict.json').exists() else None
 
 # %% ../nbs/05_training.ipynb #da80d06d
 def load_split(data, split:str='train', root='../shared/data/dss'):
@@ -612,11 +612,14 @@ def load_split(data, split:str='train', root='../shared/data/dss'):
 # %% ../nbs/05_training.ipynb #a647fa81
 def train_valid(data, valid=None, root='../shared/data/dss', valid_frac:float=0.1, seed:int=0) -> tuple:
     "The training and validation records of a run."
-    train = load_split(data, 'train', root)
+    train, src = load_split(data, 'train', root), data if isinstance(data, (str, Path)) else None
     if valid is not None: return train, load_split(valid, 'valid', root)
     dd = _dataset_dict(data) if isinstance(data, str) and data not in TASKS else None
     if (isinstance(data, str) and data in TASKS) or (dd is not None and any(s in dd for s in _valid_names)):
         return train, load_split(data, 'valid', root)
+    if len(train) < 2:
+        raise DataError(f'{len(train)} training record: with no validation data (`valid=`, `--valid`), a tenth of the training '
+                        'records is held out to validate on, so at least 2 are needed', src)
     parts = train.train_test_split(test_size=valid_frac, seed=seed)
     return parts['train'], parts['test']
 
