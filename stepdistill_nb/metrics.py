@@ -61,7 +61,11 @@ def get_metric(metric):
     if callable(metric): return metric
     if metric in METRICS: return METRICS[metric]
     if isinstance(metric, str) and ':' in metric:
-        mod, fn = metric.split(':', 1); return getattr(importlib.import_module(mod), fn)
+        mod, fn = metric.split(':', 1)
+        try: f = getattr(importlib.import_module(mod), fn)
+        except (ImportError, AttributeError) as e: raise ValueError(f'metric {metric!r}: {e}') from None
+        if not callable(f): raise ValueError(f'metric {metric!r}: {mod}.{fn} is not a function')
+        return f
     raise ValueError(f'unknown metric {metric!r}: use one of {", ".join(METRICS)} or "module:function"')
 
 # %% ../nbs/00b_metrics.ipynb #145df8fd

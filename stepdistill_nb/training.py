@@ -9,11 +9,12 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'AVERAGES', 'ALIASES', 'TRAIN
            'encode_record', 'encode_examples', 'warn_truncated', 'MultiTaskCollator', 'pack_rows', 'PackedCollator',
            'row_losses', 'multitask_loss', 'forward_rows', 'packed_logits', 'seq2seq_rows', 'task_losses', 'generate',
            'load_grammar', 'grammar_spec', 'grammar_matcher', 'grammar_accepts', 'GrammarConstraint',
-           'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'DistillConfig',
-           'distill_config', 'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision', 'WeightAverage',
-           'last_complete_checkpoint', 'start_attempt', 'train', 'run_info', 'model_card', 'save_run', 'plot_history',
-           'quantize_int8', 'Student', 'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates',
-           'score_choices', 'check_samples', 'evaluate', 'evaluate_cmd', 'read_inputs', 'soup_students', 'soup_cmd']
+           'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'task_prefixes',
+           'DistillConfig', 'distill_config', 'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision',
+           'WeightAverage', 'last_complete_checkpoint', 'start_attempt', 'train', 'run_info', 'model_card', 'save_run',
+           'plot_history', 'quantize_int8', 'Student', 'shared_prompt_batch', 'shared_prompt_logprobs',
+           'prompt_and_candidates', 'score_choices', 'check_samples', 'evaluate', 'evaluate_cmd', 'read_inputs',
+           'soup_students', 'soup_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, shutil, sys, time, warnings
@@ -34,7 +35,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqL
 from transformers.trainer_utils import get_last_checkpoint
 from peft import LoraConfig, PeftModel, get_peft_model
 from .flags import AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, UsageError, check_flag, check_flags, flag
-from .data import DataError, RECORD_SUFFIXES, load_examples, load_saved, pad_batch, read_text
+from .data import DataError, RECORD_SUFFIXES, hub_reachable, load_examples, load_saved, pad_batch, read_text
 from .dss import TASKS, answer_choices, load_dss, metric_for
 from .metrics import get_metric
 from .teachers import smollm2_gguf
@@ -143,7 +144,14 @@ def load_student(student:str='smollm2', # smollm2 (default), tiny-t5, small-t5, 
         p = _gguf(None if not s.endswith('.gguf') else s)
         model = AutoModelForCausalLM.from_pretrained(str(p.parent), gguf_file=p.name, dtype=torch.float32)
         return plain_float(model), load_tokenizer(str(p))
-    cfg = AutoConfig.from_pretrained(s)
+    p = Path(s)
+    if p.is_file(): raise UsageError(f'student {s!r}: a file, but neither a .gguf model nor a config .json')
+    if p.is_dir() and not (p/'config.json').exists(): raise UsageError(f'student {s!r}: a folder without config.json, not a saved model')
+    if not p.exists() and not hub_reachable():
+        raise UsageError(f"student {s!r}: not one of {', '.join(('smollm2',) + CONFIG_STUDENTS)}, no such file or folder, "
+                         'and the Hugging Face hub is unreachable, so it cannot be a hub model either')
+    try: cfg = AutoConfig.from_pretrained(s)
+    except (OSError, ValueError) as e: raise UsageError(f'student {s!r}: {e}') from None
     model = (AutoModelForSeq2SeqLM if cfg.is_encoder_decoder else AutoModelForCausalLM).from_pretrained(s)
     return model, load_tokenizer(tokenizer or s)
 
@@ -634,6 +642,16 @@ def _take(ds, n): return ds if not n or n >= len(ds) else ds.select(range(n))
 # %% ../nbs/05_training.ipynb #5eba7143
 AVERAGES = ('none', 'tail', 'ema')   # `DistillConfig.average`: see `WeightAverage`
 
+def task_prefixes(v) -> dict:
+    "`--prefixes` as a dict (None: the defaults): a dict or its JSON text, mapping `predict` and/or `explain` to strings."
+    if v is None or v == '': return None
+    if isinstance(v, str):
+        try: v = json.loads(v)
+        except json.JSONDecodeError as e: raise UsageError(f'--prefixes must be a JSON object such as {{"predict": "translate: "}}, not {v!r} ({e.msg})') from None
+    if not isinstance(v, dict) or set(v) - set(PREFIXES) or not all(isinstance(x, str) for x in v.values()):
+        raise UsageError(f"--prefixes must map {' and/or '.join(PREFIXES)} to strings, not {v!r}")
+    return v
+
 @dataclass
 class DistillConfig(TrainingArguments):
     "Every setting of a training run: `TrainingArguments` with this library's defaults, plus the distillation's own (as TRL's `SFTConfig`)."
@@ -690,6 +708,7 @@ class DistillConfig(TrainingArguments):
         self.metric_for_best_model = self.metric_for_best_model or ('selection' if self.best_by == 'accuracy' else self.best_by)
         self.greater_is_better = self.best_by != 'loss'
         if self.data_seed is None: self.data_seed = self.seed
+        self.prefixes = task_prefixes(self.prefixes)
         if self.average not in AVERAGES: raise ValueError(f"average: {', '.join(map(repr, AVERAGES))}, not {self.average!r}")
         self.use_cpu = self.use_cpu or not torch.cuda.is_available()   # on CPU, needed for torchrun/accelerate to run DDP over gloo
         if self.bf16 is None and bf16_ok(): self.bf16 = True
@@ -865,6 +884,8 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     label_source, ckpt = label_source_for(a.mode, a.label_source), _resume_point(out, resume)
     tr, va = train_valid(data, valid, a.data_root, seed=a.seed)
     tr, va = _take(tr, a.limit), _take(va, a.valid_limit)
+    metric = a.metric or (metric_for(data) if isinstance(data, str) else 'exact')
+    get_metric(metric)   # a bad metric fails now, not after training
     tokenizer = _domain_tokenizer_for(student, tr, a.prefixes, out) if a.tokenizer == 'domain' else a.tokenizer
     model, tok = load_student(student, tokenizer, a.seed)
     grammar = grammar_spec(a.grammar) if a.grammar else None
@@ -876,7 +897,6 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     collator = MultiTaskCollator(tok.pad_token_id, True) if fmt.seq2seq else PackedCollator(tok.pad_token_id, a.pack_capacity)
     bf16, precision = _precision(model, collator, enc_tr, a)
     a = distill_config(a, bf16=bf16, learning_rate=a.learning_rate or default_lr(student, a.lora))
-    metric = a.metric or (metric_for(data) if isinstance(data, str) else 'exact')
     avg = WeightAverage(a.average, a.average_share, a.average_decay, resume_from=ckpt) if a.average != 'none' else None
     cbs = list(callbacks or []) + ([EarlyStoppingCallback(a.early_stopping)] if a.early_stopping else []) + ([avg] if avg else [])
     trainer = StepByStepTrainer(model=model, args=a, train_dataset=enc_tr, eval_dataset=enc_va, processing_class=tok, data_collator=collator,
