@@ -33,6 +33,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqL
                           LogitsProcessorList,
                           LlamaConfig, T5Config, EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
 from transformers.trainer_utils import get_last_checkpoint
+from safetensors import SafetensorError
 from peft import LoraConfig, PeftModel, get_peft_model
 from .flags import AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, UsageError, check_flag, check_flags, flag
 from .data import DataError, RECORD_SUFFIXES, hub_reachable, load_examples, load_saved, pad_batch, read_text
@@ -1009,10 +1010,16 @@ class Student:
         if int8 and bf16: raise ValueError('int8 or bf16 weights, not both')
         path = Path(path)
         if not (path/'stepdistill.json').exists(): raise FileNotFoundError(f'{path} is not a saved student (no stepdistill.json)')
-        info = json.loads((path/'stepdistill.json').read_text())
-        fmt = TaskFormat(**info['format'])
-        model = (AutoModelForSeq2SeqLM if fmt.seq2seq else AutoModelForCausalLM).from_pretrained(str(path))
-        tok = AutoTokenizer.from_pretrained(str(path))
+        rec = path/'stepdistill.json'
+        try: info = json.loads(read_text(rec)); fmt = TaskFormat(**info['format'])
+        except json.JSONDecodeError as e: raise DataError(f'not valid JSON ({e.msg})', rec, e.lineno) from None
+        except (KeyError, TypeError) as e: raise DataError(f'not the record of a saved student ({type(e).__name__}: {e})', rec, field='format') from None
+        try:
+            model = (AutoModelForSeq2SeqLM if fmt.seq2seq else AutoModelForCausalLM).from_pretrained(str(path))
+            tok = AutoTokenizer.from_pretrained(str(path))
+        except (OSError, ValueError, RuntimeError, SafetensorError) as e:
+            raise DataError(f'its weights or tokenizer cannot be loaded ({type(e).__name__}: {str(e)[:300]}): the folder is damaged or '
+                            'incomplete; copy it again whole or train it again', path) from None
         dev = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         if int8 and dev != 'cpu': raise ValueError(f'int8 weights are for the CPU, not {dev!r}: load with device="cpu"')
         model = quantize_int8(model) if int8 else model.to(dev, torch.bfloat16) if bf16 else model.to(dev)
@@ -1210,10 +1217,13 @@ _RUN_RECORDS = ('*.safetensors', '*.bin', '*.gguf', 'stepdistill.json', 'README.
 def _mean_state(files:list, name:str) -> dict:
     "The mean of the tensors of safetensors `files` (one per run): floats averaged in float32 and cast back, the rest equal."
     from safetensors.torch import load_file
-    first = load_file(str(files[0]))
+    def read(f):
+        try: return load_file(str(f))
+        except (SafetensorError, OSError) as e: raise DataError(f'its weights cannot be read ({type(e).__name__}: {e}): damaged or incomplete', f, field=name) from None
+    first = read(files[0])
     acc = {k: v.float() if v.is_floating_point() else v for k, v in first.items()}
     for f in files[1:]:
-        sd = load_file(str(f))
+        sd = read(f)
         if sd.keys() != first.keys():
             odd = sorted(set(sd) ^ set(first))[:3]
             raise DataError(f'other tensors than {files[0]} (e.g. {odd}): not the same architecture', f, field=name)
