@@ -230,9 +230,11 @@ class TransformersTeacher(Teacher):
         store_attr('gguf_file,batch_size,chat,pool')
         self.device = device or auto_device()
         self.model = f'{model}::{gguf_file}' if gguf_file else str(model)
-        self.tok = AutoTokenizer.from_pretrained(model, gguf_file=gguf_file, padding_side='left')
+        try:
+            self.tok = AutoTokenizer.from_pretrained(model, gguf_file=gguf_file, padding_side='left')
+            self.lm = AutoModelForCausalLM.from_pretrained(model, gguf_file=gguf_file, dtype=dtype).to(self.device).eval()
+        except OSError as e: raise ValueError(f'teacher hf:{self.model} cannot be loaded: {e}') from None
         if self.tok.pad_token is None: self.tok.pad_token = self.tok.eos_token
-        self.lm = AutoModelForCausalLM.from_pretrained(model, gguf_file=gguf_file, dtype=dtype).to(self.device).eval()
 
 # %% ../nbs/02_teachers.ipynb #d36eb5f8
 from fastcore.basics import patch
@@ -508,6 +510,8 @@ class CompletionCache:
     "Completions stored in SQLite (WAL), one row each, safe under kill -9 and concurrent processes."
     def __init__(self, path): # a directory (the database is `completions.sqlite` inside) or a `.sqlite` file
         path = Path(path).expanduser()
+        if path.is_file() and path.suffix not in ('.sqlite', '.db'):
+            raise ValueError(f'cache {path}: a file, but not a .sqlite or .db cache; give a folder (the cache is completions.sqlite in it) or a .sqlite file')
         self.path = path if path.suffix in ('.sqlite', '.db') else path/'completions.sqlite'
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
