@@ -8,7 +8,7 @@ __all__ = ['PUBLISHED', 'STUDENT_RECORDS', 'experiments_dir', 'list_experiments'
            'experiment_cmd', 'run_named']
 
 # %% ../nbs/11_experiments.ipynb #bf808727
-import json, os, platform, re, sys, time
+import ast, json, os, platform, re, sys, time
 from dataclasses import dataclass
 from typing import Optional
 from datetime import datetime, timezone
@@ -33,13 +33,36 @@ def list_experiments(folder=None) -> dict:
             for p in sorted(folder.glob('*.ipynb')) if not p.name.startswith(('_', '.'))}
 
 # %% ../nbs/11_experiments.ipynb #99441ae8
+def _literal(text:str):
+    "The value of a parameter's default as the notebook writes it (a Python literal), None where it is an expression."
+    try: return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError): return None
+
+_KINDS = ((bool, 'true or false'), (int, 'a whole number'), (float, 'a number'), (list, 'a list such as [1, 2]'), (dict, 'a mapping such as {a: 1}'))
+
+def _typed_param(k:str, v:str, default_text:str=None):
+    "Parameter `k`'s value from its text: YAML (`[800, 3200]`, `true`, `1e-3`), checked against the kind of its default; a text default takes any text."
+    d = _literal(default_text) if default_text is not None else None
+    try: x = yaml.safe_load(v) if v != '' else ''
+    except yaml.YAMLError as e:
+        if isinstance(d, str): return v
+        raise ValueError(f'-p {k}: {v!r} cannot be read ({e.problem})') from None
+    if isinstance(d, str): return x if isinstance(x, str) else v   # "''" is the empty text, 123 the text '123'
+    if isinstance(d, (int, float)) and isinstance(x, str): x = _literal(x) if _literal(x) is not None else x   # 1e-3: YAML reads text
+    for t, kind in _KINDS:
+        if isinstance(d, t):
+            ok = isinstance(x, t) and not (t is int and isinstance(x, bool)) or (t is float and isinstance(x, int) and not isinstance(x, bool))
+            if not ok: raise ValueError(f'-p {k} must be {kind}, as its default {default_text} is, not {v!r}')
+            return float(x) if t is float else x
+    return x
+
 def parse_params(pairs, declared:dict=None) -> dict:
-    "Turn `[(key, value_text), ...]` into typed parameters, checking keys against `declared`."
+    "Turn `[(key, value_text), ...]` into typed parameters, checking keys against `declared` (name -> default's text) and values against the defaults' kinds."
     params = {}
     for k, v in pairs or []:
         if declared is not None and k not in declared:
             raise ValueError(f"unknown parameter {k!r}; this experiment takes: {', '.join(declared) or 'none'}")
-        params[k] = yaml.safe_load(v) if v != '' else ''
+        params[k] = _typed_param(k, v, (declared or {}).get(k))
     return params
 
 # %% ../nbs/11_experiments.ipynb #2d49a3fc
