@@ -46,13 +46,13 @@ def _typed_param(k:str, v:str, default_text:str=None):
     try: x = yaml.safe_load(v) if v != '' else ''
     except yaml.YAMLError as e:
         if isinstance(d, str): return v
-        raise ValueError(f'-p {k}: {v!r} cannot be read ({e.problem})') from None
+        raise UsageError(f'-p {k}: {v!r} cannot be read ({e.problem})') from None
     if isinstance(d, str): return x if isinstance(x, str) else v   # "''" is the empty text, 123 the text '123'
     if isinstance(d, (int, float)) and isinstance(x, str): x = _literal(x) if _literal(x) is not None else x   # 1e-3: YAML reads text
     for t, kind in _KINDS:
         if isinstance(d, t):
             ok = isinstance(x, t) and not (t is int and isinstance(x, bool)) or (t is float and isinstance(x, int) and not isinstance(x, bool))
-            if not ok: raise ValueError(f'-p {k} must be {kind}, as its default {default_text} is, not {v!r}')
+            if not ok: raise UsageError(f'-p {k} must be {kind}, as its default {default_text} is, not {v!r}')
             return float(x) if t is float else x
     return x
 
@@ -61,7 +61,7 @@ def parse_params(pairs, declared:dict=None) -> dict:
     params = {}
     for k, v in pairs or []:
         if declared is not None and k not in declared:
-            raise ValueError(f"unknown parameter {k!r}; this experiment takes: {', '.join(declared) or 'none'}")
+            raise UsageError(f"unknown parameter {k!r}; this experiment takes: {', '.join(declared) or 'none'}")
         params[k] = _typed_param(k, v, (declared or {}).get(k))
     return params
 
