@@ -175,6 +175,8 @@ def load_hub(name:str, split:str=None):
 # %% ../nbs/00_data.ipynb #7a4567d2
 def load_saved(path):
     "A `Dataset` or `DatasetDict` saved with `save_to_disk`; a `DataError` naming the folder where `datasets` cannot read it."
+    if not any((Path(path)/f).exists() for f in ('dataset_dict.json', 'state.json')):
+        raise DataError('a folder, but not a dataset saved with `save_to_disk` (no dataset_dict.json or state.json)', path)
     try: return datasets.load_from_disk(str(path))
     except (FileNotFoundError, IndexError, ValueError, OSError) as e:
         raise DataError(f"not a readable saved dataset ({type(e).__name__}: {e}); note that `datasets` cannot read back a split saved "
