@@ -449,9 +449,10 @@ def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_s
     draw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=samples) if samples else dict(do_sample=False)
     gc = GenerationConfig(max_new_tokens=mx, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                           decoder_start_token_id=getattr(model.config, 'decoder_start_token_id', None), **draw)
-    out, k = [], max(samples, 1)
+    out, k, cut = [], max(samples, 1), 0
     for i in tqdm(range(0, len(texts), batch_size), desc=f'generating ({task})', disable=not progress):
-        ids = [fmt.encode(tok, t, task)['input_ids'] for t in texts[i:i+batch_size]]
+        encs = [fmt.encode(tok, t, task) for t in texts[i:i+batch_size]]
+        ids, cut = [e['input_ids'] for e in encs], cut + sum(e['truncated']['input'] for e in encs)
         left = not fmt.seq2seq
         x, mask = pad_batch(ids, tok.pad_token_id, left, with_mask=True)
         x = dict(input_ids=x.to(dev), attention_mask=mask.to(dev))
@@ -460,6 +461,8 @@ def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_s
         if not fmt.seq2seq: y = y[:, x['input_ids'].shape[1]:]
         ys = [s.strip() for s in tok.batch_decode(y, skip_special_tokens=True)]
         out += [ys[j*k:(j+1)*k] for j in range(len(ids))] if samples else ys
+    if cut: warnings.warn(f'{cut} of {len(texts)} inputs are longer than the {fmt.max_input_len} tokens the student reads (max_input_len): '
+                          f'it answered from their first {fmt.max_input_len} tokens', stacklevel=2)
     return out
 
 # %% ../nbs/05_training.ipynb #99f3c213
