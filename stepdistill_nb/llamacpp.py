@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 from .teachers import LlamaCppTeacher, smollm2_gguf
 from .flags import AT_LEAST_1, NON_NEGATIVE, POSITIVE, UsageError, check_flags
-from .training import Student, TaskFormat, check_samples, grammar_matcher, prompt_and_candidates, read_inputs
+from .training import Student, TaskFormat, check_samples, grammar_matcher, prompt_and_candidates, read_inputs, student_record, warn_cut_inputs
 
 # %% ../nbs/06_llamacpp.ipynb #122f43da
 QTYPES = ('q8_0', 'f16', 'f32')   # the weights of the matrices in the GGUF file; norms stay float32
@@ -116,9 +116,7 @@ class LlamaCppStudent:
              n_threads:int=None, # decoding threads (default: measured, as for the llama.cpp teacher)
             ):
         "Load the student saved in `path` to answer through llama.cpp."
-        path = Path(path)
-        if not (path/'stepdistill.json').exists(): raise FileNotFoundError(f'{path} is not a saved student (no stepdistill.json)')
-        info = json.loads((path/'stepdistill.json').read_text()); fmt = TaskFormat(**info['format'])
+        path = Path(path); info, fmt = student_record(path)
         if fmt.seq2seq: check_exportable(AutoConfig.from_pretrained(str(path)), str(path))
         g, w = path/f'student-{qtype}.gguf', [p for p in path.glob('*.safetensors')] + [path/'pytorch_model.bin']
         newest = max((p.stat().st_mtime for p in w if p.exists()), default=0)
@@ -156,8 +154,10 @@ class LlamaCppStudent:
         g = self.info.get('grammar') if grammar is None else grammar or None
         base = grammar_matcher(self.tok, g) if g else None
         def run(task, mx, m):
-            return [self.complete(self.fmt.encode(self.tok, t, task)['input_ids'], max_new_tokens or mx, m.deep_copy() if m is not None else None)
-                    for t in tqdm(texts, desc=f'generating ({task})', disable=not progress)]
+            encs = [self.fmt.encode(self.tok, t, task) for t in texts]
+            warn_cut_inputs(sum(e['truncated']['input'] for e in encs), len(texts), self.fmt)
+            return [self.complete(e['input_ids'], max_new_tokens or mx, m.deep_copy() if m is not None else None)
+                    for e in tqdm(encs, desc=f'generating ({task})', disable=not progress)]
         labels = (self.likeliest(texts, samples, temperature, seed, max_new_tokens, progress, base) if samples
                   else run('predict', self.fmt.max_target_len, base))
         if not rationale: return [dict(label=l) for l in labels]

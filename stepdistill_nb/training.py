@@ -7,14 +7,14 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'AVERAGES', 'ALIASES', 'TRAIN
            'load_tokenizer', 'tiny_config', 'is_seq2seq', 'plain_float', 'load_student', 'add_lora', 'merged',
            'decoder_layers', 'freeze_bottom', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair', 'TaskFormat',
            'encode_record', 'encode_examples', 'warn_truncated', 'MultiTaskCollator', 'pack_rows', 'PackedCollator',
-           'row_losses', 'multitask_loss', 'forward_rows', 'packed_logits', 'seq2seq_rows', 'task_losses', 'generate',
-           'load_grammar', 'grammar_spec', 'grammar_matcher', 'grammar_accepts', 'GrammarConstraint',
-           'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok', 'task_prefixes',
-           'DistillConfig', 'distill_config', 'default_lr', 'best_metrics', 'measure_precision', 'matmul_precision',
-           'WeightAverage', 'last_complete_checkpoint', 'start_attempt', 'train', 'run_info', 'model_card', 'save_run',
-           'plot_history', 'quantize_int8', 'Student', 'shared_prompt_batch', 'shared_prompt_logprobs',
-           'prompt_and_candidates', 'score_choices', 'check_samples', 'evaluate', 'evaluate_cmd', 'read_inputs',
-           'soup_students', 'soup_cmd']
+           'row_losses', 'multitask_loss', 'forward_rows', 'packed_logits', 'seq2seq_rows', 'task_losses',
+           'warn_cut_inputs', 'generate', 'load_grammar', 'grammar_spec', 'grammar_matcher', 'grammar_accepts',
+           'GrammarConstraint', 'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok',
+           'task_prefixes', 'DistillConfig', 'distill_config', 'default_lr', 'best_metrics', 'measure_precision',
+           'matmul_precision', 'WeightAverage', 'last_complete_checkpoint', 'start_attempt', 'train', 'run_info',
+           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'student_record', 'Student',
+           'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'check_samples',
+           'evaluate', 'evaluate_cmd', 'read_inputs', 'soup_students', 'soup_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
 import dataclasses, importlib, importlib.util, json, math, os, re, shutil, sys, time, warnings
@@ -438,6 +438,11 @@ def task_losses(model, batch:dict, seq2seq:bool, split:bool=True) -> tuple:
     return row_sum, torch.bincount(row, minlength=n), AttrDict(logits=logits, targets=targets, row=row)
 
 # %% ../nbs/05_training.ipynb #ac2675a3
+def warn_cut_inputs(cut:int, n:int, fmt:TaskFormat):
+    "Say (a warning) that `cut` of `n` inputs were longer than the `fmt.max_input_len` tokens a student reads."
+    if cut: warnings.warn(f'{cut} of {n} inputs are longer than the {fmt.max_input_len} tokens the student reads (max_input_len): '
+                          f'it answered from their first {fmt.max_input_len} tokens', stacklevel=3)
+
 @torch.no_grad()
 def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_size:int=16, max_new_tokens:int=None,
              progress:bool=False, grammar:str=None,
@@ -461,8 +466,7 @@ def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_s
         if not fmt.seq2seq: y = y[:, x['input_ids'].shape[1]:]
         ys = [s.strip() for s in tok.batch_decode(y, skip_special_tokens=True)]
         out += [ys[j*k:(j+1)*k] for j in range(len(ids))] if samples else ys
-    if cut: warnings.warn(f'{cut} of {len(texts)} inputs are longer than the {fmt.max_input_len} tokens the student reads (max_input_len): '
-                          f'it answered from their first {fmt.max_input_len} tokens', stacklevel=2)
+    warn_cut_inputs(cut, len(texts), fmt)
     return out
 
 # %% ../nbs/05_training.ipynb #99f3c213
@@ -999,6 +1003,14 @@ def quantize_int8(model):
         return torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
 
 # %% ../nbs/05_training.ipynb #1685d0c9
+def student_record(path) -> tuple:
+    "`(info, TaskFormat)` of the student saved in folder `path` (its `stepdistill.json`); a `DataError` naming the file where it is broken."
+    rec = Path(path)/'stepdistill.json'
+    if not rec.exists(): raise FileNotFoundError(f'{path} is not a saved student (no stepdistill.json)')
+    try: info = json.loads(read_text(rec)); return info, TaskFormat(**info['format'])
+    except json.JSONDecodeError as e: raise DataError(f'not valid JSON ({e.msg})', rec, e.lineno) from None
+    except (KeyError, TypeError) as e: raise DataError(f'not the record of a saved student ({type(e).__name__}: {e})', rec, field='format') from None
+
 class Student:
     "A saved student: model, tokenizer and the task format it was trained with."
     def __init__(self, model, tok, fmt:TaskFormat, info:dict=None): store_attr()
@@ -1011,12 +1023,7 @@ class Student:
             ):
         "Load a student saved by `train`."
         if int8 and bf16: raise ValueError('int8 or bf16 weights, not both')
-        path = Path(path)
-        if not (path/'stepdistill.json').exists(): raise FileNotFoundError(f'{path} is not a saved student (no stepdistill.json)')
-        rec = path/'stepdistill.json'
-        try: info = json.loads(read_text(rec)); fmt = TaskFormat(**info['format'])
-        except json.JSONDecodeError as e: raise DataError(f'not valid JSON ({e.msg})', rec, e.lineno) from None
-        except (KeyError, TypeError) as e: raise DataError(f'not the record of a saved student ({type(e).__name__}: {e})', rec, field='format') from None
+        path = Path(path); info, fmt = student_record(path)
         try:
             model = (AutoModelForSeq2SeqLM if fmt.seq2seq else AutoModelForCausalLM).from_pretrained(str(path))
             tok = AutoTokenizer.from_pretrained(str(path))
@@ -1255,8 +1262,7 @@ def soup_students(dirs:list, # two or more students saved by `train`, fine-tuned
         raise FileExistsError(f'--out {out} holds other files: the soup goes in a new or empty folder')
     infos = []
     for d in dirs:
-        if not (d/'stepdistill.json').exists(): raise FileNotFoundError(f'{d} is not a saved student (no stepdistill.json)')
-        infos.append(json.loads((d/'stepdistill.json').read_text()))
+        infos.append(student_record(d)[0])
     names = sorted(p.name for p in dirs[0].glob('*.safetensors'))
     for d, i in zip(dirs, infos):
         here = sorted(p.name for p in d.glob('*.safetensors'))
