@@ -673,7 +673,7 @@ class DistillConfig(TrainingArguments):
     data_root: str = flag('../shared/data/dss', 'root of the released data', '--root')
     limit: Optional[int] = flag(None, 'use only the first N training records')
     valid_limit: Optional[int] = flag(None, 'use only the first N validation records')
-    prefixes: Optional[Union[dict, str]] = flag(None, 'task prefixes (default PREFIXES)')
+    prefixes: Optional[Union[dict, str]] = flag(None, 'task prefixes, a dict or its JSON text, e.g. {"predict": "translate: "} (default PREFIXES)')
     sep: str = flag('\n', 'separator between the prefixed input and the target (causal students)')
     max_input_len: int = flag(256, 'max input tokens')
     max_target_len: int = flag(64, 'max label tokens')
