@@ -153,11 +153,10 @@ class LlamaCppStudent:
         "`[{'label': ..., 'rationale': ...}]` for `texts`, in order, one at a time (`batch_size` is unused: llama.cpp decodes one request)."
         g = self.info.get('grammar') if grammar is None else grammar or None
         base = grammar_matcher(self.tok, g) if g else None
+        warn_cut_inputs(sum(self.fmt.encode(self.tok, t)['truncated']['input'] for t in texts), len(texts), self.fmt)   # greedy or drawn alike
         def run(task, mx, m):
-            encs = [self.fmt.encode(self.tok, t, task) for t in texts]
-            warn_cut_inputs(sum(e['truncated']['input'] for e in encs), len(texts), self.fmt)
-            return [self.complete(e['input_ids'], max_new_tokens or mx, m.deep_copy() if m is not None else None)
-                    for e in tqdm(encs, desc=f'generating ({task})', disable=not progress)]
+            return [self.complete(self.fmt.encode(self.tok, t, task)['input_ids'], max_new_tokens or mx, m.deep_copy() if m is not None else None)
+                    for t in tqdm(texts, desc=f'generating ({task})', disable=not progress)]
         labels = (self.likeliest(texts, samples, temperature, seed, max_new_tokens, progress, base) if samples
                   else run('predict', self.fmt.max_target_len, base))
         if not rationale: return [dict(label=l) for l in labels]
