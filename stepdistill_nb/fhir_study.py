@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['FHIR_SHOTS', 'FHIR_STOP', 'TYPED_VALUES', 'TYPED', 'FHIR_LEAD', 'PHRASING_PROMPT', 'strip_echo', 'drop_cut_sentence',
            'clean_query', 'parse_fhir', 'fhir_few_shot_template', 'fhir_conditioned_template', 'drop_restatements',
-           'parse_fhir_conditioned', 'gbnf_literal', 'fhir_query_gbnf', 'fhir_query_grammar', 'fhir_gbnf',
-           'query_problems', 'fhir_retry_prompt', 'check_fhir_annotations', 'fhir_grammar_for', 'fhir_label_stats',
-           'annotate_fhir', 'parse_phrasings', 'teacher_phrasings', 'rss_mb', 'load_rss_mb', 'time_per_query',
-           'handwritten_requests']
+           'parse_fhir_conditioned', 'gbnf_literal', 'fhir_query_gbnf', 'with_rules', 'fhir_query_grammar',
+           'request_phrases', 'grounded_value_rules', 'fhir_grammar_context', 'fhir_gbnf', 'query_problems',
+           'fhir_retry_prompt', 'check_fhir_annotations', 'fhir_grammar_for', 'fhir_label_stats', 'annotate_fhir',
+           'parse_phrasings', 'teacher_phrasings', 'rss_mb', 'load_rss_mb', 'time_per_query', 'handwritten_requests']
 
 # %% ../nbs/13_fhir_study.ipynb #a2a38f6a
 import gc, os, re, statistics, subprocess, sys, time
@@ -16,7 +16,7 @@ from importlib.resources import files
 import datasets
 from .data import load_examples
 from .prompts import register_prompt, get_prompt, check_rationale, parse_completion
-from .fhir import CASE_RESOURCES, validate_query, queries_equivalent, resource_types, search_params, load_registry, RESULT_PARAMS
+from .fhir import CASE_RESOURCES, validate_query, queries_equivalent, resource_types, search_params, load_registry, RESULT_PARAMS, FhirQueryError, parse_query
 from .teachers import Usage, gen_params, generate_cached
 from .annotate import annotate
 from .fhir_eval import fhir_equivalence   # also reachable here: students saved before it moved name stepdistill_nb.fhir_study:fhir_equivalence
@@ -186,9 +186,74 @@ def _typed_param_rules(r:str) -> list:
             + [f'n-{r}-{t} ::= {_alts(names)}' for t, names in by.items()])
 
 # %% ../nbs/13_fhir_study.ipynb #87a73f49
-def fhir_query_grammar() -> str:
-    "The GBNF of a student's answer: one FHIR search query, values typed, nothing else (`train(..., grammar='stepdistill_nb.fhir_study:fhir_query_grammar')`)."
-    return fhir_query_gbnf(root='root', typed=True)
+def with_rules(gbnf:str, rules:dict) -> str:
+    "GBNF `gbnf` (one rule a line) with each rule named in `rules` (name: whole rule line) put in place of its own, the new ones added at the end."
+    lines = gbnf.split('\n'); names = [l.split(' ::=', 1)[0] for l in lines]
+    return '\n'.join([rules.get(n, l) for n, l in zip(names, lines)] + [r for n, r in rules.items() if n not in names])
+
+def fhir_query_grammar(text:str=None, # the request the query answers (None: the grammar of every request)
+                       **context, # what the training records taught (`fhir_grammar_context`); none: the typed grammar for every request
+                      ) -> str:
+    "The GBNF of a student's answer: one FHIR search query, values typed, nothing else; for a request `text`, values grounded in it (`grounded_value_rules`)."
+    typed = fhir_query_gbnf(root='root', typed=True)
+    return typed if text is None else with_rules(typed, grounded_value_rules(text, **context))
+
+# %% ../nbs/13_fhir_study.ipynb #9ead8fa2
+_WORD = re.compile(r"[^\W_](?:[\w.'-]*[^\W_])?")   # letters or digits, with inner dots, hyphens and apostrophes
+_ID, _TC, _SC = re.compile(r'[A-Za-z0-9.-]{1,64}'), re.compile(r'[^|&,\s"`\\]{1,100}'), re.compile(r'[^&,\n\t"`]{1,100}')
+
+def request_phrases(text:str, n:int=3) -> list:
+    "Runs of 1 to `n` words of `text` as typed (with what stands between them), then with a capital first letter, then in title case."
+    ms, out = list(_WORD.finditer(text)), {}
+    for k in range(1, n + 1):
+        for i in range(len(ms) - k + 1):
+            p = text[ms[i].start():ms[i + k - 1].end()]
+            out.update(dict.fromkeys([p, p[:1].upper() + p[1:], p.title()]))
+    return list(out)
+
+def grounded_value_rules(text:str,
+                         codings:list=None, # the codings (`system|code`) taught; None: codings free
+                         strings:list=None, # the strings taught; None: strings free
+                         refs:bool=False, # references only to words of the request
+                        ) -> dict:
+    "Rules of `fhir_query_grammar` for request `text`: each kind of value taught or the request's own, as the training records had them."
+    alts = lambda xs: ' | '.join(map(gbnf_literal, xs))
+    words = list(dict.fromkeys(_WORD.findall(text)))
+    ids, codes = [w for w in words if _ID.fullmatch(w)], [w for w in words if _TC.fullmatch(w)]
+    rules = {}
+    if refs and ids: rules |= {'ref': 'ref ::= (rtype "/")? id-word | ("http" "s"? "://" | "urn:") tc{1,100}', 'id-word': f'id-word ::= {alts(ids)}'}
+    if codings is not None:
+        systems = sorted({c.rsplit('|', 1)[0] for c in codings})
+        coding = ([alts(codings)] if codings else []) + (['system "|" code-word'] if systems and codes else [])
+        rules['token'] = 'token ::= tc{1,100} | "|" tc{1,100}' + (' | coding' if coding else '')
+        if coding: rules['coding'] = 'coding ::= ' + ' | '.join(coding)
+        if systems and codes: rules |= {'system': f'system ::= {alts(systems)}', 'code-word': f'code-word ::= {alts(codes)}'}
+    if strings is not None:
+        vals = [v for v in dict.fromkeys(request_phrases(text) + list(strings)) if _SC.fullmatch(v)]
+        if vals: rules['text'] = f'text ::= {alts(vals)}'
+    return rules
+
+def _ref_ids(q) -> list:
+    "The ids that the plain reference values of parsed query `q` point to."
+    types = lambda p: search_params(q.resource).get(p.name, {}).get('type')
+    return [v.rsplit('/', 1)[-1] for p in q.params if types(p) == 'reference' and not p.chain and p.modifier in ('', *resource_types())
+            for v in p.values if not v.startswith(('http:', 'https:', 'urn:'))]
+
+def fhir_grammar_context(pairs:list) -> dict:
+    "What FHIR training records `(request, query)` teach `fhir_query_grammar`: their codings and strings, and whether every reference id was the request's own."
+    codings, strings, refs = set(), set(), True
+    for x, y in pairs:
+        try: q = parse_query(y)
+        except (FhirQueryError, ValueError): continue   # the grammar would not have allowed it either
+        for p in q.params:
+            t = search_params(q.resource).get(p.name, {}).get('type') if not p.chain else None
+            if t == 'string' or p.modifier in ('text', 'contains'): strings.update(v for v in p.values if _SC.fullmatch(v))
+            elif t == 'token' and not p.modifier:
+                codings.update(v for v in p.values if all(_TC.fullmatch(part) for part in v.rsplit('|', 1)) and v.count('|') == 1)
+        refs = refs and set(_ref_ids(q)) <= set(_WORD.findall(x))
+    return dict(codings=sorted(codings), strings=sorted(strings), refs=refs)
+
+fhir_query_grammar.context = fhir_grammar_context
 
 # %% ../nbs/13_fhir_study.ipynb #a40fbf50
 FHIR_LEAD = 'The request asks for '

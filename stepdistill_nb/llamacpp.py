@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 from .teachers import LlamaCppTeacher, smollm2_gguf
 from .flags import AT_LEAST_1, NON_NEGATIVE, POSITIVE, UsageError, check_flags
-from .training import Student, TaskFormat, check_samples, grammar_matcher, prompt_and_candidates, read_inputs, student_record, warn_cut_inputs
+from .training import Student, TaskFormat, as_grammar, check_samples, student_grammar, prompt_and_candidates, read_inputs, student_record, warn_cut_inputs
 
 # %% ../nbs/06_llamacpp.ipynb #122f43da
 QTYPES = ('q8_0', 'f16', 'f32')   # the weights of the matrices in the GGUF file; norms stay float32
@@ -151,14 +151,13 @@ class LlamaCppStudent:
                 temperature:float=0.7, seed:int=0, # the draws' temperature and random seed (`samples` only)
                ) -> list:
         "`[{'label': ..., 'rationale': ...}]` for `texts`, in order, one at a time (`batch_size` is unused: llama.cpp decodes one request)."
-        g = self.info.get('grammar') if grammar is None else grammar or None
-        base = grammar_matcher(self.tok, g) if g else None
+        g = student_grammar(self.info) if grammar is None else as_grammar(grammar)
         warn_cut_inputs(sum(self.fmt.encode(self.tok, t)['truncated']['input'] for t in texts), len(texts), self.fmt)   # greedy or drawn alike
-        def run(task, mx, m):
-            return [self.complete(self.fmt.encode(self.tok, t, task)['input_ids'], max_new_tokens or mx, m.deep_copy() if m is not None else None)
+        def run(task, mx, g):
+            return [self.complete(self.fmt.encode(self.tok, t, task)['input_ids'], max_new_tokens or mx, g.matcher(self.tok, t).deep_copy() if g else None)
                     for t in tqdm(texts, desc=f'generating ({task})', disable=not progress)]
-        labels = (self.likeliest(texts, samples, temperature, seed, max_new_tokens, progress, base) if samples
-                  else run('predict', self.fmt.max_target_len, base))
+        labels = (self.likeliest(texts, samples, temperature, seed, max_new_tokens, progress, g) if samples
+                  else run('predict', self.fmt.max_target_len, g))
         if not rationale: return [dict(label=l) for l in labels]
         return [dict(label=l, rationale=r) for l, r in zip(labels, run('explain', self.fmt.max_rationale_len, None))]
 
@@ -246,15 +245,15 @@ class SequenceDraws:
 # %% ../nbs/06_llamacpp.ipynb #70de4769
 @patch
 def likeliest(self:LlamaCppStudent, texts:list, samples:int, temperature:float=0.7, seed:int=0, max_new_tokens:int=None,
-              progress:bool=False, matcher=None) -> list:
-    "Per text, the likeliest of its greedy label and `samples` labels drawn at `temperature` (under `matcher`'s grammar, if any)."
+              progress:bool=False, grammar=None) -> list:
+    "Per text, the likeliest of its greedy label and `samples` labels drawn at `temperature` (under `grammar`, a `Grammar`, if any)."
     check_samples(samples, temperature)
     if self.draws is None or self.draws.k != samples:
         if self.draws is not None: self.draws.close()
         self.draws = SequenceDraws(self, samples)
     rng, out = np.random.default_rng(seed), []
     for t in tqdm(texts, desc=f'generating (predict, greedy + {samples} samples)', disable=not progress):
-        c = self.draws.candidates(t, max_new_tokens or self.fmt.max_target_len, matcher, temperature, rng)
+        c = self.draws.candidates(t, max_new_tokens or self.fmt.max_target_len, grammar.matcher(self.tok, t) if grammar else None, temperature, rng)
         out.append(max(c, key=lambda x: x[1])[0])   # the first of the likeliest: greedy on a tie
     return out
 

@@ -158,11 +158,11 @@ class Decoder:
     def __init__(self, student, limits:Limits):
         import torch
         from transformers import DynamicCache
-        from stepdistill_nb.training import grammar_matcher
+        from stepdistill_nb.training import student_grammar
         self.limits, self.model, self.tok, self.fmt = limits, student.model, student.tok, student.fmt
         self.Cache, self.dev = DynamicCache, next(self.model.parameters()).device
-        g = (getattr(student, 'info', None) or {}).get('grammar')
-        self.matcher = grammar_matcher(self.tok, g) if g else None
+        self.grammar = student_grammar(getattr(student, 'info', None))   # a grammar per request where it reads the request
+        self.matcher = self.grammar.matcher(self.tok) if self.grammar else None
         if self.matcher is not None:
             import llguidance, llguidance.numpy
             self.executor, self.fill = llguidance.LLExecutor(), llguidance.numpy.fill_next_token_bitmask_par
@@ -204,7 +204,7 @@ class Decoder:
         job = _Job(texts, rationale, f, len(texts) * (2 if rationale else 1))
         try:
             tasks = [('predict', 'label', self.fmt.max_target_len)] + ([('explain', 'rationale', self.fmt.max_rationale_len)] if rationale else [])
-            rows = [_Row(job, i, key, self.fmt.encode(self.tok, t, task)['input_ids'], self.matcher.deep_copy() if task == 'predict' and self.matcher else None, mx)
+            rows = [_Row(job, i, key, self.fmt.encode(self.tok, t, task)['input_ids'], self.grammar.matcher(self.tok, t).deep_copy() if task == 'predict' and self.grammar else None, mx)
                     for i, t in enumerate(texts) for task, key, mx in tasks]
         except Exception as e: return self._fail(job, e)
         self.pending.extend(rows)

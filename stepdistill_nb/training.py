@@ -8,16 +8,18 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'AVERAGES', 'ALIASES', 'TRAIN
            'decoder_layers', 'freeze_bottom', 'domain_tokenizer', 'tokenizer_texts', 'encode_pair', 'TaskFormat',
            'encode_record', 'encode_examples', 'warn_truncated', 'MultiTaskCollator', 'pack_rows', 'PackedCollator',
            'row_losses', 'multitask_loss', 'forward_rows', 'packed_logits', 'seq2seq_rows', 'task_losses',
-           'warn_cut_inputs', 'generate', 'load_grammar', 'grammar_spec', 'grammar_matcher', 'grammar_accepts',
-           'GrammarConstraint', 'StepByStepTrainer', 'selection_score', 'load_split', 'train_valid', 'bf16_ok',
-           'task_prefixes', 'DistillConfig', 'distill_config', 'default_lr', 'best_metrics', 'measure_precision',
-           'matmul_precision', 'WeightAverage', 'last_complete_checkpoint', 'start_attempt', 'train', 'run_info',
-           'model_card', 'save_run', 'plot_history', 'quantize_int8', 'student_record', 'Student',
-           'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates', 'score_choices', 'check_samples',
-           'evaluate', 'evaluate_cmd', 'read_inputs', 'soup_students', 'soup_cmd']
+           'warn_cut_inputs', 'generate', 'grammar_function', 'load_grammar', 'grammar_spec', 'compile_grammar',
+           'grammar_matcher', 'grammar_accepts', 'GrammarConstraint', 'input_word_grammar', 'Grammar', 'as_grammar',
+           'student_grammar', 'grammar_context', 'check_grounding', 'StepByStepTrainer', 'selection_score',
+           'load_split', 'train_valid', 'bf16_ok', 'task_prefixes', 'DistillConfig', 'distill_config', 'default_lr',
+           'best_metrics', 'measure_precision', 'matmul_precision', 'WeightAverage', 'last_complete_checkpoint',
+           'start_attempt', 'train', 'run_info', 'model_card', 'save_run', 'plot_history', 'quantize_int8',
+           'student_record', 'Student', 'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates',
+           'score_choices', 'check_samples', 'evaluate', 'evaluate_cmd', 'read_inputs', 'merge_contexts',
+           'soup_students', 'soup_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
-import dataclasses, importlib, importlib.util, json, math, os, re, shutil, sys, time, warnings
+import dataclasses, hashlib, importlib, importlib.util, inspect, json, math, os, re, shutil, sys, time, warnings
 import json as _json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -445,11 +447,12 @@ def warn_cut_inputs(cut:int, n:int, fmt:TaskFormat):
 
 @torch.no_grad()
 def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_size:int=16, max_new_tokens:int=None,
-             progress:bool=False, grammar:str=None,
+             progress:bool=False,
+             grammar=None, # labels under this grammar: a `Grammar` (one per input where it reads the input) or what `load_grammar` reads
              samples:int=0, # 0: greedy; K: K outputs per text drawn at `temperature` (from the whole distribution: no top-k or top-p)
              temperature:float=0.7) -> list:
     "Greedy outputs of `model` for `texts` under `task`, in order (with `samples`, a list of them per text); labels under `grammar` if given (see `GrammarConstraint`)."
-    model.eval(); dev = next(model.parameters()).device
+    model.eval(); dev, g = next(model.parameters()).device, as_grammar(grammar) if task == 'predict' else None
     mx = max_new_tokens or (fmt.max_target_len if task == 'predict' else fmt.max_rationale_len)
     draw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=samples) if samples else dict(do_sample=False)
     gc = GenerationConfig(max_new_tokens=mx, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
@@ -461,7 +464,7 @@ def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_s
         left = not fmt.seq2seq
         x, mask = pad_batch(ids, tok.pad_token_id, left, with_mask=True)
         x = dict(input_ids=x.to(dev), attention_mask=mask.to(dev))
-        lp = LogitsProcessorList([GrammarConstraint(grammar_matcher(tok, grammar), len(ids) * k, tok.eos_token_id)]) if grammar and task == 'predict' else None
+        lp = LogitsProcessorList([GrammarConstraint([g.matcher(tok, t) for t in texts[i:i+batch_size] for _ in range(k)], tok.eos_token_id)]) if g else None
         y = model.generate(**x, generation_config=gc, logits_processor=lp)
         if not fmt.seq2seq: y = y[:, x['input_ids'].shape[1]:]
         ys = [s.strip() for s in tok.batch_decode(y, skip_special_tokens=True)]
@@ -470,13 +473,18 @@ def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_s
     return out
 
 # %% ../nbs/05_training.ipynb #99f3c213
+def grammar_function(spec):
+    "The function that a `module:function` grammar names; None for grammar text or a file."
+    s = str(spec)
+    if not re.fullmatch(r'[\w.]+:\w+', s) or Path(s).is_file(): return None
+    mod, fn = s.split(':')
+    try: return getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e: raise ValueError(f'grammar {s!r}: {e}') from None
+
 def load_grammar(spec:str) -> str:
     "Grammar text from `spec`: GBNF/Lark text itself, a file holding it, or `module:function` returning it."
-    s = str(spec)
-    if re.fullmatch(r'[\w.]+:\w+', s) and not Path(s).is_file():
-        mod, fn = s.split(':')
-        try: return getattr(importlib.import_module(mod), fn)()
-        except (ImportError, AttributeError) as e: raise ValueError(f'grammar {s!r}: {e}') from None
+    s, fn = str(spec), grammar_function(spec)
+    if fn is not None: return fn()
     if '::=' in s or '\n' in s or ':' in s: return s
     if Path(s).is_file(): return read_text(s)
     raise ValueError(f'grammar {s!r} is neither grammar text, a file, nor module:function')
@@ -487,33 +495,40 @@ def grammar_spec(spec:str) -> str:
     return spec if spec is None or re.fullmatch(r'[\w.]+:\w+', str(spec)) else load_grammar(spec)
 
 # %% ../nbs/05_training.ipynb #296832f0
-_MATCHERS = {}   # (tokenizer id, grammar spec) -> (tokenizer, compiled matcher), for this process
+_MATCHERS = {}        # (tokenizer id, grammar spec) -> (tokenizer, compiled matcher), for this process
+_LL_TOKENIZERS = {}   # tokenizer id -> (tokenizer, its llguidance form): converting one takes ~1 s
+_PER_INPUT = {}       # (tokenizer id, grammar text) -> (tokenizer, compiled matcher): the grammars of the latest 256 single inputs
 
 # %% ../nbs/05_training.ipynb #d5ffc60b
+def compile_grammar(tok, text:str, name:str):
+    "A `llguidance.LLMatcher` of grammar `text` (GBNF or Lark) for tokenizer `tok`; a `ValueError` naming grammar `name` when it is broken."
+    import llguidance, llguidance.hf
+    from llguidance.gbnf_to_lark import any_to_lark
+    if id(tok) not in _LL_TOKENIZERS: _LL_TOKENIZERS[id(tok)] = (tok, llguidance.hf.from_tokenizer(tok))
+    try: lark = any_to_lark(text)
+    except Exception as e: raise ValueError(f'grammar {name[:60]!r} could not be read: {e}') from None
+    m = llguidance.LLMatcher(_LL_TOKENIZERS[id(tok)][1], lark, log_level=0)
+    if m.is_error(): raise ValueError(f'grammar {name[:60]!r}: {m.get_error()}')
+    return m
+
 def grammar_matcher(tok, spec:str):
-    "A compiled `llguidance.LLMatcher` of grammar `spec` for tokenizer `tok` (cached: the tokenizer takes ~1 s to convert)."
+    "A compiled `llguidance.LLMatcher` of grammar `spec` for tokenizer `tok` (cached for the process: callers decode with a `deep_copy`)."
     key = (id(tok), str(spec))
-    if key not in _MATCHERS:
-        import llguidance, llguidance.hf
-        from llguidance.gbnf_to_lark import any_to_lark
-        text = load_grammar(spec)   # its own ValueError names the spec
-        try: lark = any_to_lark(text)
-        except Exception as e: raise ValueError(f'grammar {str(spec)[:60]!r} could not be read: {e}') from None
-        m = llguidance.LLMatcher(llguidance.hf.from_tokenizer(tok), lark, log_level=0)
-        if m.is_error(): raise ValueError(f'grammar {str(spec)[:60]!r}: {m.get_error()}')
-        _MATCHERS[key] = (tok, m)
+    if key not in _MATCHERS: _MATCHERS[key] = (tok, compile_grammar(tok, load_grammar(spec), str(spec)))   # a bad spec: its ValueError
     return _MATCHERS[key][1]
 
 # %% ../nbs/05_training.ipynb #a78b947c
-def grammar_accepts(tok, spec:str, text:str) -> bool:
-    "Does grammar `spec` accept the whole of `text`, tokenized by `tok` (as a decoder under it would see it)?"
-    m, ids = grammar_matcher(tok, spec).deep_copy(), tok.encode(text, add_special_tokens=False)
+def grammar_accepts(tok, spec, text:str,
+                    source:str=None, # the input `text` answers, for a grammar of each input (`Grammar.per_input`)
+                   ) -> bool:
+    "Does grammar `spec` (or a `Grammar`) accept the whole of `text`, tokenized by `tok` (as a decoder under it would see it)?"
+    m, ids = as_grammar(spec).matcher(tok, source).deep_copy(), tok.encode(text, add_special_tokens=False)
     return m.try_consume_tokens(ids) == len(ids) and m.is_accepting()
 
 # %% ../nbs/05_training.ipynb #c34b21db
 class GrammarConstraint(LogitsProcessor):
-    "Mask, at each step, every token the grammar does not allow next, one matcher per row; a row whose grammar is done may only end."
-    def __init__(self, matcher, rows:int, eos_id:int): self.ms, self.eos, self.started = [matcher.deep_copy() for _ in range(rows)], eos_id, False
+    "Mask, at each step, every token the grammar does not allow next, one matcher per row (copied); a row whose grammar is done may only end."
+    def __init__(self, matchers:list, eos_id:int): self.ms, self.eos, self.started = [m.deep_copy() for m in matchers], eos_id, False
     def __call__(self, input_ids, scores):
         if self.started:   # the token each row chose at the last step
             for m, t in zip(self.ms, input_ids[:, -1].tolist()):
@@ -526,6 +541,63 @@ class GrammarConstraint(LogitsProcessor):
         done = torch.tensor([m.is_stopped() or m.is_error() for m in self.ms])
         allow[done] = False; allow[done, self.eos] = True
         return scores.masked_fill(~allow.to(scores.device), float('-inf'))
+
+# %% ../nbs/05_training.ipynb #628412af
+def input_word_grammar(text:str=None, # the input (None: any word)
+                       words:list=None, # words the labels may use besides the input's (the context: `input_word_grammar.context`)
+                      ) -> str:
+    "GBNF of a label that is one word: of the input `text`, or of `words`."
+    ws = sorted(set(re.findall(r'\w+', text or '')) | set(words or []))
+    return 'root ::= ' + (' | '.join(_json.dumps(w) for w in ws) if text is not None else '[A-Za-z0-9_]+')
+input_word_grammar.context = lambda pairs: dict(words=sorted({w for _, l in pairs for w in re.findall(r'\w+', l)}))
+
+# %% ../nbs/05_training.ipynb #844a9183
+class Grammar:
+    "A decoding grammar `spec` (as `load_grammar` reads it) with the `context` a student was trained with; one per input where `spec` names a function of `text`."
+    def __init__(self, spec, context:dict=None):
+        fn, self.spec, self.context = grammar_function(spec), spec, dict(context or {})
+        self.fn = fn if fn is not None and 'text' in inspect.signature(fn).parameters else None
+    @property
+    def per_input(self) -> bool: return self.fn is not None
+    def text(self, source:str=None) -> str:
+        "The grammar's text for input `source` (the same for every input unless `per_input`)."
+        return self.fn(text=source, **self.context) if self.per_input and source is not None else load_grammar(self.spec)
+    def matcher(self, tok, source:str=None):
+        "A compiled matcher of the grammar for input `source` (cached: callers decode with a `deep_copy`)."
+        if not self.per_input or source is None: return grammar_matcher(tok, self.spec)
+        text = self.text(source); key = (id(tok), text)
+        if key not in _PER_INPUT:
+            if len(_PER_INPUT) >= 256: _PER_INPUT.pop(next(iter(_PER_INPUT)))   # the oldest
+            _PER_INPUT[key] = (tok, compile_grammar(tok, text, str(self.spec)))
+        return _PER_INPUT[key][1]
+    def __repr__(self):   # stable across processes: the cache keys of DDK's teacher scores hold it
+        return str(self.spec) + ('+' + hashlib.sha1(_json.dumps(self.context, sort_keys=True).encode()).hexdigest()[:12] if self.context else '')
+
+def as_grammar(g, context:dict=None):
+    "`g` as a `Grammar`: None for None, False or ''; a `Grammar` as it is; else `Grammar(g, context)`."
+    if g is None or g is False or g == '': return None
+    return g if isinstance(g, Grammar) else Grammar(g, context)
+
+def student_grammar(info:dict):
+    "The `Grammar` a saved student decodes under: its `stepdistill.json`'s `grammar` with its `grammar_context`; None without one."
+    info = info or {}
+    return Grammar(info['grammar'], info.get('grammar_context')) if info.get('grammar') else None
+
+# %% ../nbs/05_training.ipynb #5fc7605a
+def grammar_context(spec, pairs:list):
+    "What the grammar function of `spec` takes from the training records, `(input, label)` pairs (its `context` attribute applied to them); None for other grammars."
+    hook = getattr(grammar_function(spec) if spec else None, 'context', None)
+    return hook(list(pairs)) if hook else None
+
+def check_grounding(tok, grammar, pairs:list, # `(input, label)` of training records
+                    n:int=32, # check the first n
+                   ) -> int:
+    "How many of the first `n` labels the grammars of their own inputs refuse, with a warning naming one; 0 for a grammar of all inputs."
+    if grammar is None or not grammar.per_input: return 0
+    bad = [(x, l) for x, l in pairs[:n] if not grammar_accepts(tok, grammar, l, x)]
+    if bad: warnings.warn(f'{len(bad)} of the first {min(n, len(pairs))} training labels are outside the grammar of their own input '
+                          f'({grammar.spec}), so the student cannot write them: e.g. {bad[0][1][:80]!r} for {bad[0][0][:80]!r}', stacklevel=2)
+    return len(bad)
 
 # %% ../nbs/05_training.ipynb #21846017
 class StepByStepTrainer(Trainer):
@@ -898,6 +970,9 @@ def train(data, # released name (svamp, cqa, anli1), DatasetDict folder or data 
     model, tok = load_student(student, tokenizer, a.seed)
     grammar = grammar_spec(a.grammar) if a.grammar else None
     if grammar: grammar_matcher(tok, grammar)   # a bad grammar fails now, not after training
+    pairs = [(r['input'], l) for r in tr if (l := task_targets(r, a.mode, label_source)[0])]
+    grammar = Grammar(grammar, grammar_context(grammar, pairs)) if grammar else None
+    check_grounding(tok, grammar, pairs)
     if a.lora: model = add_lora(model, a.lora_r, a.lora_alpha, a.lora_targets)
     n_trainable = freeze_bottom(model, a.freeze_layers)
     fmt = TaskFormat(is_seq2seq(model), a.prefixes, a.sep, a.max_input_len, a.max_target_len, a.max_rationale_len)
@@ -927,7 +1002,7 @@ def run_info(trainer, data, student, label_source, metric, n_valid:int, grammar,
     return dict(data=str(data), student=str(student), mode=a.mode, alpha=a.alpha, effective_alpha=trainer.alpha, label_source=label_source,
                 teacher=teacher, metric=metric if isinstance(metric, str) else getattr(metric, '__name__', 'custom'),
                 n_train=len(enc_tr), n_train_rationales=sum(bool(o) for o in enc_tr['expl_labels']), n_valid=n_valid,
-                grammar=grammar, truncated=enc_tr.truncated, freeze_layers=a.freeze_layers, trainable_parameters=n_trainable,
+                grammar=getattr(grammar, 'spec', grammar), grammar_context=getattr(grammar, 'context', None) or None, truncated=enc_tr.truncated, freeze_layers=a.freeze_layers, trainable_parameters=n_trainable,
                 global_step=trainer.state.global_step, world_size=a.world_size, best_checkpoint=trainer.state.best_model_checkpoint,
                 metrics={k: round(v, 6) if isinstance(v, float) else v for k, v in metrics.items()}, format=trainer.fmt.to_dict(),
                 lr=a.learning_rate, bf16=a.bf16, precision=precision, train_tokens=trainer.tokens_seen,
@@ -1041,7 +1116,7 @@ class Student:
                 temperature:float=0.7, seed:int=0, # the draws' temperature and random seed (`samples` only)
                ) -> list:
         "`[{'label': ..., 'rationale': ...}]` for `texts`, in order (rationale only when asked)."
-        g = (self.info or {}).get('grammar') if grammar is None else grammar or None
+        g = student_grammar(self.info) if grammar is None else as_grammar(grammar)
         gen = lambda task: generate(self.model, self.tok, self.fmt, list(texts), task, batch_size, max_new_tokens, progress, g)
         labels = gen('predict')
         if samples: labels = self.likeliest(texts, labels, samples, temperature, seed, batch_size, max_new_tokens, progress, g)
@@ -1147,7 +1222,7 @@ def check_samples(samples:int, temperature:float):
 def likeliest(self:Student, texts:list, greedy:list, # per text, its greedy label
               samples:int, # labels drawn per text
               temperature:float=0.7, seed:int=0, batch_size:int=16, max_new_tokens:int=None, progress:bool=False,
-              grammar:str=None, # the grammar the labels are drawn under (None: none)
+              grammar=None, # the grammar the labels are drawn under (None: none; see `generate`)
              ) -> list:
     "Per text, the likeliest of its `greedy` label and `samples` labels drawn at `temperature` (scored as `choose` scores choices)."
     check_samples(samples, temperature)
@@ -1246,6 +1321,13 @@ def _mean_state(files:list, name:str) -> dict:
     return {k: (v / len(files)).to(first[k].dtype).contiguous() if first[k].is_floating_point() else v for k, v in acc.items()}
 
 # %% ../nbs/05_training.ipynb #0320215b
+def merge_contexts(contexts:list):
+    "One grammar context for a soup: per key, the lists of all students' contexts joined (each item once, sorted); None when none has one."
+    cs = [c for c in contexts if c]
+    if not cs: return None
+    join = lambda k: sorted({v for c in cs for v in c.get(k) or []}) if all(isinstance(c.get(k, []), list) for c in cs) else next(c[k] for c in cs if k in c)
+    return {k: join(k) for k in dict.fromkeys(k for c in cs for k in c)}
+
 def soup_students(dirs:list, # two or more students saved by `train`, fine-tuned from the same start with the same task format
                   out, # the folder of the new student
                   data=None, # if given, the soup is scored on `split` of this data (DatasetDict folder, data file or released name)
@@ -1280,7 +1362,7 @@ def soup_students(dirs:list, # two or more students saved by `train`, fine-tuned
     from safetensors.torch import save_file
     for name in names: save_file(_mean_state([d/name for d in dirs], name), str(tmp/name), metadata={'format': 'pt'})
     runs = [dict(dir=str(d), global_step=i.get('global_step'), train_tokens=i.get('train_tokens'), metrics=i.get('metrics', {})) for d, i in zip(dirs, infos)]
-    info = {**infos[0], 'soup': runs, 'metrics': {}, 'best_checkpoint': None, 'train_tokens_per_s': None, 'precision': None,
+    info = {**infos[0], 'soup': runs, 'grammar_context': merge_contexts([i.get('grammar_context') for i in infos]), 'metrics': {}, 'best_checkpoint': None, 'train_tokens_per_s': None, 'precision': None,
             'global_step': sum(r['global_step'] or 0 for r in runs), 'train_tokens': sum(r['train_tokens'] or 0 for r in runs)}
     (tmp/'stepdistill.json').write_text(json.dumps(info, indent=2))
     if data is not None:

@@ -203,6 +203,19 @@ def test_rows_join_and_leave_a_batch_in_flight(tiny_llama):
     s = d.stats()
     assert s['prefills'] == 2 and s['most_rows_in_a_prefill'] == 3 and s['most_rows_in_a_step'] == 4, s
 
+def test_a_grammar_of_each_request_holds_each_row_to_its_own_words(tiny_llama):
+    "A student whose grammar reads the request (`Grammar.per_input`): every row in the batch answers with a word of its own request or a taught one."
+    import re
+    from stepdistill_nb.serve import Limits, Server, make_app
+    st = tiny_llama(grammar='stepdistill_nb.training:input_word_grammar')
+    st.info['grammar_context'] = {'words': ['none']}
+    texts = ['patients in Ohio', 'observations of patient 42', 'encounters last year', 'female patients named Maria']
+    with Server(make_app(st, 'tiny', Limits(batch_wait=0.5))) as url:
+        labels = _chat_labels(_post_many(url, texts, 4))
+        stats = requests.get(f'{url}/health').json()['batching']
+    assert all(l in re.findall(r'\w+', t) + ['none'] for t, l in zip(texts, labels)), labels
+    assert labels == [p['label'] for p in _alone(st, texts)] and stats['most_rows_in_a_step'] > 1, (labels, stats)
+
 def test_max_batch_1_decodes_one_row_at_a_time(tiny_llama):
     from stepdistill_nb.serve import Limits, Server, make_app
     st = tiny_llama()
