@@ -446,29 +446,32 @@ def warn_cut_inputs(cut:int, n:int, fmt:TaskFormat):
                           f'it answered from their first {fmt.max_input_len} tokens', stacklevel=3)
 
 @torch.no_grad()
-def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_size:int=16, max_new_tokens:int=None,
+def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_size:int=64, max_new_tokens:int=None,
              progress:bool=False,
              grammar=None, # labels under this grammar: a `Grammar` (one per input where it reads the input) or what `load_grammar` reads
              samples:int=0, # 0: greedy; K: K outputs per text drawn at `temperature` (from the whole distribution: no top-k or top-p)
              temperature:float=0.7) -> list:
-    "Greedy outputs of `model` for `texts` under `task`, in order (with `samples`, a list of them per text); labels under `grammar` if given (see `GrammarConstraint`)."
+    """Greedy outputs of `model` for `texts` under `task`, in order (with `samples`, a list of them per text); labels under `grammar` if given (see `GrammarConstraint`).
+    Inputs are batched shortest first (less padding, and rows of a batch tend to finish together); the answers come back in input order."""
     model.eval(); dev, g = next(model.parameters()).device, as_grammar(grammar) if task == 'predict' else None
     mx = max_new_tokens or (fmt.max_target_len if task == 'predict' else fmt.max_rationale_len)
     draw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0, num_return_sequences=samples) if samples else dict(do_sample=False)
     gc = GenerationConfig(max_new_tokens=mx, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                           decoder_start_token_id=getattr(model.config, 'decoder_start_token_id', None), **draw)
-    out, k, cut = [], max(samples, 1), 0
+    out, k = [None] * len(texts), max(samples, 1)
+    encs = [fmt.encode(tok, t, task) for t in texts]
+    cut, order = sum(e['truncated']['input'] for e in encs), sorted(range(len(texts)), key=lambda j: len(encs[j]['input_ids']))
     for i in tqdm(range(0, len(texts), batch_size), desc=f'generating ({task})', disable=not progress):
-        encs = [fmt.encode(tok, t, task) for t in texts[i:i+batch_size]]
-        ids, cut = [e['input_ids'] for e in encs], cut + sum(e['truncated']['input'] for e in encs)
+        rows = order[i:i+batch_size]
+        ids = [encs[j]['input_ids'] for j in rows]
         left = not fmt.seq2seq
         x, mask = pad_batch(ids, tok.pad_token_id, left, with_mask=True)
         x = dict(input_ids=x.to(dev), attention_mask=mask.to(dev))
-        lp = LogitsProcessorList([GrammarConstraint([g.matcher(tok, t) for t in texts[i:i+batch_size] for _ in range(k)], tok.eos_token_id)]) if g else None
+        lp = LogitsProcessorList([GrammarConstraint([g.matcher(tok, texts[j]) for j in rows for _ in range(k)], tok.eos_token_id)]) if g else None
         y = model.generate(**x, generation_config=gc, logits_processor=lp)
         if not fmt.seq2seq: y = y[:, x['input_ids'].shape[1]:]
         ys = [s.strip() for s in tok.batch_decode(y, skip_special_tokens=True)]
-        out += [ys[j*k:(j+1)*k] for j in range(len(ids))] if samples else ys
+        for n, j in enumerate(rows): out[j] = ys[n*k:(n+1)*k] if samples else ys[n]
     warn_cut_inputs(cut, len(texts), fmt)
     return out
 
@@ -767,7 +770,7 @@ class DistillConfig(TrainingArguments):
     learning_rate: Optional[float] = flag(None, 'learning rate (default: `default_lr`: 4e-4 pretrained, 1e-3 LoRA, 5e-4 from scratch)', '--lr')
     num_train_epochs: float = flag(3.0, 'training epochs', '--epochs')
     per_device_train_batch_size: int = flag(8, 'examples per device per step (each gives 1-2 rows)', '--batch-size', '--batch_size')
-    per_device_eval_batch_size: int = flag(32, 'examples per device per evaluation step')
+    per_device_eval_batch_size: int = flag(64, 'examples per device per evaluation step (inputs per generation batch)')
     gradient_accumulation_steps: int = flag(1, 'gradient accumulation steps', '--grad-accum', '--grad_accum')
     warmup_steps: float = flag(0.0, 'warm-up: a share of the steps (< 1) or a number of steps', '--warmup')
     eval_strategy: str = flag('epoch', "evaluate and checkpoint each 'epoch', or every --eval-steps ('steps')")
@@ -1110,7 +1113,7 @@ class Student:
         model = quantize_int8(model) if int8 else model.to(dev, torch.bfloat16) if bf16 else model.to(dev)
         return cls(model, tok, fmt, {**info, 'int8': int8, 'bf16_weights': bf16})
 
-    def predict(self, texts:list, rationale:bool=False, batch_size:int=16, max_new_tokens:int=None, progress:bool=False,
+    def predict(self, texts:list, rationale:bool=False, batch_size:int=64, max_new_tokens:int=None, progress:bool=False,
                 grammar=None, # labels under this grammar; None: the one the student was trained with (if any); False: none
                 samples:int=0, # also draw this many labels per text at `temperature`, and answer the likeliest of them and the greedy one
                 temperature:float=0.7, seed:int=0, # the draws' temperature and random seed (`samples` only)
@@ -1234,7 +1237,7 @@ def likeliest(self:Student, texts:list, greedy:list, # per text, its greedy labe
     return [c['label'] for c in self.choose(texts, cands, batch_size * (samples + 1), progress)]
 
 # %% ../nbs/05_training.ipynb #e168a2a5
-def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str=None, batch_size:int=16, limit:int=None,
+def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str=None, batch_size:int=64, limit:int=None,
              progress:bool=False, choices:bool=False, # rank the dataset's answer choices (released cqa, anli1) instead of generating
             ) -> dict:
     "Label accuracy of the saved student at `path` on `split` of `data`."
@@ -1274,7 +1277,7 @@ def evaluate_cmd(dir:str, # a student saved by `stepdistill train`
                  split:str='test', # split of a released / DatasetDict dataset
                  root:str='../shared/data/dss', # root of the released data
                  metric:str=None, # exact, svamp or module:function (default: the dataset's / the run's)
-                 batch_size:int=16, # inputs per generation batch
+                 batch_size:int=64, # inputs per generation batch
                  limit:int=None, # only the first N records
                  choices:bool=False, # rank the answer choices (released cqa, anli1) instead of generating the answer
                  json:bool=False, # print one JSON object
