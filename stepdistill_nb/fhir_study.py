@@ -6,12 +6,13 @@
 __all__ = ['FHIR_SHOTS', 'FHIR_STOP', 'TYPED_VALUES', 'TYPED', 'FHIR_LEAD', 'PHRASING_PROMPT', 'strip_echo', 'drop_cut_sentence',
            'clean_query', 'parse_fhir', 'fhir_few_shot_template', 'fhir_conditioned_template', 'drop_restatements',
            'parse_fhir_conditioned', 'gbnf_literal', 'fhir_query_gbnf', 'with_rules', 'fhir_query_grammar',
-           'request_phrases', 'grounded_value_rules', 'fhir_grammar_context', 'fhir_gbnf', 'query_problems',
-           'fhir_retry_prompt', 'check_fhir_annotations', 'fhir_grammar_for', 'fhir_label_stats', 'annotate_fhir',
-           'parse_phrasings', 'teacher_phrasings', 'rss_mb', 'load_rss_mb', 'time_per_query', 'handwritten_requests']
+           'request_phrases', 'grounded_parts', 'grounded_value_rules', 'fhir_grammar_context', 'fhir_query_lark',
+           'fhir_gbnf', 'query_problems', 'fhir_retry_prompt', 'check_fhir_annotations', 'fhir_grammar_for',
+           'fhir_label_stats', 'annotate_fhir', 'parse_phrasings', 'teacher_phrasings', 'rss_mb', 'load_rss_mb',
+           'time_per_query', 'handwritten_requests']
 
 # %% ../nbs/13_fhir_study.ipynb #a2a38f6a
-import gc, os, re, statistics, subprocess, sys, time
+import gc, hashlib, json, os, re, statistics, subprocess, sys, time
 from importlib.resources import files
 import datasets
 from .data import load_examples
@@ -211,27 +212,36 @@ def request_phrases(text:str, n:int=3) -> list:
             out.update(dict.fromkeys([p, p[:1].upper() + p[1:], p.title()]))
     return list(out)
 
-def grounded_value_rules(text:str,
-                         codings:list=None, # the codings (`system|code`) taught; None: codings free
-                         strings:list=None, # the strings taught; None: strings free
-                         refs:bool=False, # references only to words of the request
-                        ) -> dict:
-    "Rules of `fhir_query_grammar` for request `text`: each kind of value taught or the request's own, as the training records had them."
+def grounded_parts(text:str,
+                   codings:list=None, # the codings (`system|code`) taught; None: codings free
+                   strings:list=None, # the strings taught; None: strings free
+                   refs:bool=False, # references only to words of the request
+                  ) -> tuple:
+    """`(rules, slots)`: the rules of `fhir_query_grammar` for request `text` (each kind of value taught or the request's own,
+    as the training records had them), and the words of the request each *slot* rule (`id-word`, `code-word`, `request-text`) allows."""
     alts = lambda xs: ' | '.join(map(gbnf_literal, xs))
     words = list(dict.fromkeys(_WORD.findall(text)))
     ids, codes = [w for w in words if _ID.fullmatch(w)], [w for w in words if _TC.fullmatch(w)]
-    rules = {}
-    if refs and ids: rules |= {'ref': 'ref ::= (rtype "/")? id-word | ("http" "s"? "://" | "urn:") tc{1,100}', 'id-word': f'id-word ::= {alts(ids)}'}
+    rules, slots = {}, {}
+    if refs and ids:
+        rules['ref'], slots['id-word'] = 'ref ::= (rtype "/")? id-word | ("http" "s"? "://" | "urn:") tc{1,100}', ids
     if codings is not None:
         systems = sorted({c.rsplit('|', 1)[0] for c in codings})
         coding = ([alts(codings)] if codings else []) + (['system "|" code-word'] if systems and codes else [])
         rules['token'] = 'token ::= tc{1,100} | "|" tc{1,100}' + (' | coding' if coding else '')
         if coding: rules['coding'] = 'coding ::= ' + ' | '.join(coding)
-        if systems and codes: rules |= {'system': f'system ::= {alts(systems)}', 'code-word': f'code-word ::= {alts(codes)}'}
+        if systems and codes: rules['system'], slots['code-word'] = f'system ::= {alts(systems)}', codes
     if strings is not None:
-        vals = [v for v in dict.fromkeys(request_phrases(text) + list(strings)) if _SC.fullmatch(v)]
-        if vals: rules['text'] = f'text ::= {alts(vals)}'
-    return rules
+        said, taught = [v for v in request_phrases(text) if _SC.fullmatch(v)], [v for v in strings if _SC.fullmatch(v)]
+        if said: slots['request-text'] = said
+        if taught: rules['taught-text'] = f'taught-text ::= {alts(taught)}'
+        if said or taught: rules['text'] = 'text ::= ' + ' | '.join(n for n, v in (('request-text', said), ('taught-text', taught)) if v)
+    return rules, slots
+
+def grounded_value_rules(text:str, **context) -> dict:
+    "The rules (GBNF lines by name) that `fhir_query_grammar` puts in the typed grammar for request `text` (`grounded_parts`, slots written out)."
+    rules, slots = grounded_parts(text, **context)
+    return rules | {n: f"{n} ::= {' | '.join(map(gbnf_literal, v))}" for n, v in slots.items()}
 
 def _ref_ids(q) -> list:
     "The ids that the plain reference values of parsed query `q` point to."
@@ -254,6 +264,25 @@ def fhir_grammar_context(pairs:list) -> dict:
     return dict(codings=sorted(codings), strings=sorted(strings), refs=refs)
 
 fhir_query_grammar.context = fhir_grammar_context
+
+# %% ../nbs/13_fhir_study.ipynb #b7d2e0a2
+_LARK = {}   # (context digest, rules and slots of a request) -> Lark of its grammar with a marker in each slot, for this process
+
+def fhir_query_lark(text:str=None, **context) -> str:
+    "`fhir_query_grammar(text, **context)` in Lark, made fast: converted once per context and set of slots, each request's words filled into its slots."
+    from llguidance.gbnf_to_lark import any_to_lark
+    rules, slots = grounded_parts(text, **context) if text is not None else ({}, {})
+    key = (hashlib.sha1(json.dumps(context, sort_keys=True).encode()).hexdigest(), tuple(rules), tuple(slots))
+    if key not in _LARK:
+        if len(_LARK) >= 64: _LARK.pop(next(iter(_LARK)))
+        marked = rules | {n: f'{n} ::= "zzslot{i}zz"' for i, n in enumerate(slots)}
+        _LARK[key] = any_to_lark(with_rules(fhir_query_gbnf(root='root', typed=True), marked))
+    lark = _LARK[key]
+    for i, vals in enumerate(slots.values()):
+        lark = lark.replace(f'"zzslot{i}zz"', '(' + ' | '.join(json.dumps(v, ensure_ascii=False) for v in vals) + ')')
+    return lark
+
+fhir_query_grammar.lark = fhir_query_lark
 
 # %% ../nbs/13_fhir_study.ipynb #a40fbf50
 FHIR_LEAD = 'The request asks for '

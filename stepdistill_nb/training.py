@@ -446,7 +446,7 @@ def warn_cut_inputs(cut:int, n:int, fmt:TaskFormat):
                           f'it answered from their first {fmt.max_input_len} tokens', stacklevel=3)
 
 @torch.no_grad()
-def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_size:int=64, max_new_tokens:int=None,
+def generate(model, tok, fmt:TaskFormat, texts:list, task:str='predict', batch_size:int=32, max_new_tokens:int=None,
              progress:bool=False,
              grammar=None, # labels under this grammar: a `Grammar` (one per input where it reads the input) or what `load_grammar` reads
              samples:int=0, # 0: greedy; K: K outputs per text drawn at `temperature` (from the whole distribution: no top-k or top-p)
@@ -568,7 +568,8 @@ class Grammar:
     def matcher(self, tok, source:str=None):
         "A compiled matcher of the grammar for input `source` (cached: callers decode with a `deep_copy`)."
         if not self.per_input or source is None: return grammar_matcher(tok, self.spec)
-        text = self.text(source); key = (id(tok), text)
+        fast = getattr(self.fn, 'lark', None)   # the same grammar in Lark, made faster than converting its text (e.g. `fhir_study.fhir_query_lark`)
+        text = fast(text=source, **self.context) if fast else self.text(source); key = (id(tok), text)
         if key not in _PER_INPUT:
             if len(_PER_INPUT) >= 256: _PER_INPUT.pop(next(iter(_PER_INPUT)))   # the oldest
             _PER_INPUT[key] = (tok, compile_grammar(tok, text, str(self.spec)))
@@ -770,7 +771,7 @@ class DistillConfig(TrainingArguments):
     learning_rate: Optional[float] = flag(None, 'learning rate (default: `default_lr`: 4e-4 pretrained, 1e-3 LoRA, 5e-4 from scratch)', '--lr')
     num_train_epochs: float = flag(3.0, 'training epochs', '--epochs')
     per_device_train_batch_size: int = flag(8, 'examples per device per step (each gives 1-2 rows)', '--batch-size', '--batch_size')
-    per_device_eval_batch_size: int = flag(64, 'examples per device per evaluation step (inputs per generation batch)')
+    per_device_eval_batch_size: int = flag(32, 'examples per device per evaluation step (inputs per generation batch)')
     gradient_accumulation_steps: int = flag(1, 'gradient accumulation steps', '--grad-accum', '--grad_accum')
     warmup_steps: float = flag(0.0, 'warm-up: a share of the steps (< 1) or a number of steps', '--warmup')
     eval_strategy: str = flag('epoch', "evaluate and checkpoint each 'epoch', or every --eval-steps ('steps')")
@@ -1113,7 +1114,7 @@ class Student:
         model = quantize_int8(model) if int8 else model.to(dev, torch.bfloat16) if bf16 else model.to(dev)
         return cls(model, tok, fmt, {**info, 'int8': int8, 'bf16_weights': bf16})
 
-    def predict(self, texts:list, rationale:bool=False, batch_size:int=64, max_new_tokens:int=None, progress:bool=False,
+    def predict(self, texts:list, rationale:bool=False, batch_size:int=32, max_new_tokens:int=None, progress:bool=False,
                 grammar=None, # labels under this grammar; None: the one the student was trained with (if any); False: none
                 samples:int=0, # also draw this many labels per text at `temperature`, and answer the likeliest of them and the greedy one
                 temperature:float=0.7, seed:int=0, # the draws' temperature and random seed (`samples` only)
@@ -1237,7 +1238,7 @@ def likeliest(self:Student, texts:list, greedy:list, # per text, its greedy labe
     return [c['label'] for c in self.choose(texts, cands, batch_size * (samples + 1), progress)]
 
 # %% ../nbs/05_training.ipynb #e168a2a5
-def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str=None, batch_size:int=64, limit:int=None,
+def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str=None, batch_size:int=32, limit:int=None,
              progress:bool=False, choices:bool=False, # rank the dataset's answer choices (released cqa, anli1) instead of generating
             ) -> dict:
     "Label accuracy of the saved student at `path` on `split` of `data`."
@@ -1277,7 +1278,7 @@ def evaluate_cmd(dir:str, # a student saved by `stepdistill train`
                  split:str='test', # split of a released / DatasetDict dataset
                  root:str='../shared/data/dss', # root of the released data
                  metric:str=None, # exact, svamp or module:function (default: the dataset's / the run's)
-                 batch_size:int=64, # inputs per generation batch
+                 batch_size:int=32, # inputs per generation batch
                  limit:int=None, # only the first N records
                  choices:bool=False, # rank the answer choices (released cqa, anli1) instead of generating the answer
                  json:bool=False, # print one JSON object
