@@ -15,7 +15,7 @@ __all__ = ['PREFIXES', 'MODES', 'CONFIG_STUDENTS', 'AVERAGES', 'ALIASES', 'TRAIN
            'best_metrics', 'measure_precision', 'matmul_precision', 'WeightAverage', 'last_complete_checkpoint',
            'start_attempt', 'train', 'run_info', 'model_card', 'save_run', 'plot_history', 'quantize_int8',
            'student_record', 'Student', 'shared_prompt_batch', 'shared_prompt_logprobs', 'prompt_and_candidates',
-           'score_choices', 'check_samples', 'evaluate', 'evaluate_cmd', 'read_inputs', 'merge_contexts',
+           'score_choices', 'check_samples', 'has_splits', 'evaluate', 'evaluate_cmd', 'read_inputs', 'merge_contexts',
            'soup_students', 'soup_cmd']
 
 # %% ../nbs/05_training.ipynb #7d512f7d
@@ -1238,14 +1238,21 @@ def likeliest(self:Student, texts:list, greedy:list, # per text, its greedy labe
     return [c['label'] for c in self.choose(texts, cands, batch_size * (samples + 1), progress)]
 
 # %% ../nbs/05_training.ipynb #e168a2a5
-def evaluate(path, data, split:str='test', root='../shared/data/dss', metric:str=None, batch_size:int=32, limit:int=None,
+def has_splits(data) -> bool:
+    "Whether `data` has splits: a released name or a DatasetDict folder (a data file is one set of records)."
+    return (isinstance(data, str) and data in TASKS) or _dataset_dict(data) is not None
+
+def evaluate(path, data, split:str=None, root='../shared/data/dss', metric:str=None, batch_size:int=32, limit:int=None,
              progress:bool=False, choices:bool=False, # rank the dataset's answer choices (released cqa, anli1) instead of generating
             ) -> dict:
-    "Label accuracy of the saved student at `path` on `split` of `data`."
+    "Label accuracy of the saved student at `path` on `split` of `data` (default: `test`; a data file has no splits: all its records)."
+    if not has_splits(data) and split is not None:
+        raise UsageError(f'split {split!r}: {data} is one data file, without splits (a released name or a DatasetDict folder has them)')
+    split = split or ('test' if has_splits(data) else None)
     if choices and not (isinstance(data, str) and data in TASKS and answer_choices(data, []) is not None):
         raise UsageError(f'--choices ranks a closed answer set: the released cqa or anli1, not {data!r}')
     st = Student.load(path)
-    ds = _take(load_split(data, split, root), limit)
+    ds = _take(load_split(data, split or 'test', root), limit)
     recs = [r for r in ds if r.get('label')]
     if not recs: raise DataError('no record has a ground-truth label to evaluate against', data)
     metric = metric or (metric_for(data) if isinstance(data, str) and data in TASKS else st.info.get('metric', 'exact'))
@@ -1275,7 +1282,7 @@ def _check_train_out(out, resume, overwrite):
 @call_parse
 def evaluate_cmd(dir:str, # a student saved by `stepdistill train`
                  data:str, # released name, DatasetDict folder or data file
-                 split:str='test', # split of a released / DatasetDict dataset
+                 split:str=None, # split of a released / DatasetDict dataset (default: test; a data file has none)
                  root:str='../shared/data/dss', # root of the released data
                  metric:str=None, # exact, svamp or module:function (default: the dataset's / the run's)
                  batch_size:int=32, # inputs per generation batch
@@ -1286,7 +1293,8 @@ def evaluate_cmd(dir:str, # a student saved by `stepdistill train`
     "Evaluate a saved student's label accuracy on a dataset."
     check_flags(dict(batch_size=AT_LEAST_1, limit=AT_LEAST_1), locals())
     r = evaluate(dir, data, split, root, metric, batch_size, limit, progress=True, choices=choices)
-    print(_json.dumps(r) if json else f"{r['data']} [{r['split']}{', ranking choices' if choices else ''}]: {r['metric']} accuracy {r['accuracy']:.4f} on {r['n']} examples")
+    how = ', '.join(([r['split']] if r['split'] else []) + (['ranking choices'] if choices else []))
+    print(_json.dumps(r) if json else f"{r['data']}{f' [{how}]' if how else ''}: {r['metric']} accuracy {r['accuracy']:.4f} on {r['n']} examples")
 
 # %% ../nbs/05_training.ipynb #756ebeb7
 def read_inputs(path) -> list:
@@ -1370,9 +1378,8 @@ def soup_students(dirs:list, # two or more students saved by `train`, fine-tuned
             'global_step': sum(r['global_step'] or 0 for r in runs), 'train_tokens': sum(r['train_tokens'] or 0 for r in runs)}
     (tmp/'stepdistill.json').write_text(json.dumps(info, indent=2))
     if data is not None:
-        r = evaluate(tmp, data, split, root, info.get('metric'))
-        split_of = (isinstance(data, str) and data in TASKS) or _dataset_dict(data) is not None   # a plain data file has no splits
-        info['metrics'] = {'eval_accuracy': r['accuracy'], 'eval_n': r['n'], 'eval_data': f"{r['data']} [{split}]" if split_of else r['data']}
+        r = evaluate(tmp, data, split if has_splits(data) else None, root, info.get('metric'))   # a plain data file: all of it
+        info['metrics'] = {'eval_accuracy': r['accuracy'], 'eval_n': r['n'], 'eval_data': f"{r['data']} [{r['split']}]" if r['split'] else r['data']}
         (tmp/'stepdistill.json').write_text(json.dumps(info, indent=2))
     (tmp/'README.md').write_text(model_card(info))
     if out.exists(): shutil.rmtree(out)
