@@ -1246,7 +1246,7 @@ def evaluate(path, data, split:str=None, root='../shared/data/dss', metric:str=N
              progress:bool=False, choices:bool=False, # rank the dataset's answer choices (released cqa, anli1) instead of generating
             ) -> dict:
     "Label accuracy of the saved student at `path` on `split` of `data` (default: `test`; a data file has no splits: all its records)."
-    if not has_splits(data) and split is not None:
+    if split is not None and isinstance(data, (str, Path)) and Path(data).is_file() and not has_splits(data):
         raise UsageError(f'split {split!r}: {data} is one data file, without splits (a released name or a DatasetDict folder has them)')
     split = split or ('test' if has_splits(data) else None)
     if choices and not (isinstance(data, str) and data in TASKS and answer_choices(data, []) is not None):
