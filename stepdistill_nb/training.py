@@ -1240,13 +1240,13 @@ def likeliest(self:Student, texts:list, greedy:list, # per text, its greedy labe
 # %% ../nbs/05_training.ipynb #e168a2a5
 def has_splits(data) -> bool:
     "Whether `data` has splits: a released name or a DatasetDict folder (a data file is one set of records)."
-    return (isinstance(data, str) and data in TASKS) or _dataset_dict(data) is not None
+    return (isinstance(data, str) and data in TASKS) or (isinstance(data, (str, Path)) and (Path(data)/'dataset_dict.json').is_file())
 
 def evaluate(path, data, split:str=None, root='../shared/data/dss', metric:str=None, batch_size:int=32, limit:int=None,
              progress:bool=False, choices:bool=False, # rank the dataset's answer choices (released cqa, anli1) instead of generating
             ) -> dict:
     "Label accuracy of the saved student at `path` on `split` of `data` (default: `test`; a data file has no splits: all its records)."
-    if split is not None and isinstance(data, (str, Path)) and Path(data).is_file() and not has_splits(data):
+    if split is not None and isinstance(data, (str, Path)) and Path(data).is_file():
         raise UsageError(f'split {split!r}: {data} is one data file, without splits (a released name or a DatasetDict folder has them)')
     split = split or ('test' if has_splits(data) else None)
     if choices and not (isinstance(data, str) and data in TASKS and answer_choices(data, []) is not None):
