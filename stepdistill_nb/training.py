@@ -861,7 +861,7 @@ def _probe_step(model, batch, seq2seq):
     model.zero_grad(set_to_none=True)
 
 # %% ../nbs/05_training.ipynb #69d41397
-_PRECISION = {}   # (model class, parameters, LoRA, threads) -> measurement, for this process
+_PRECISION = {}   # (model class, parameters, LoRA, threads) -> precision measurement, and ('attention', ..., bf16, threads) -> attention kernel, for this process
 
 # %% ../nbs/05_training.ipynb #d712562c
 def set_attention(model, kernel:str):
