@@ -10,6 +10,9 @@ tokens (the rows' real tokens, no padding), the same number for every kind, so t
 - `per_task` (seq2seq): `seq2seq_rows`, the encoder once, the decoder per task at its own length;
 - `packed_bf16`: `packed` under CPU bf16 autocast (skipped, with the probe's figures, when bf16 matmuls are 2x slower or a
   first step 3x slower);
+- `packed_sampled`, `packed_sampled_bf16` (causal): `packed` (and under bf16 autocast) with the sampled softmax of
+  `train(softmax='sampled')`: over the benchmark data's tokens and 4,096 others drawn each step (`SampledSoftmax`), a
+  smaller output projection;
 - `lora`: `packed` with LoRA adapters (rank 16, all linear layers): no weight gradients for the frozen matrices;
 - `frozen_half`, `frozen_2_3` (causal): `packed` with the embeddings and the bottom half / two thirds of the layers frozen
   (`freeze_bottom`): no backward pass below them at all.
@@ -21,7 +24,7 @@ Prints the figures and writes JSON to benchmarks/results/training.json (or --out
 import argparse, copy, json, platform, statistics, time
 from pathlib import Path
 import torch
-from stepdistill_nb.training import (MultiTaskCollator, PackedCollator, TaskFormat, add_lora, decoder_layers, encode_examples, forward_rows,
+from stepdistill_nb.training import (MultiTaskCollator, PackedCollator, TaskFormat, SampledSoftmax, add_lora, data_vocab, decoder_layers, encode_examples, forward_rows,
                                      freeze_bottom, is_seq2seq, load_student, matmul_precision, multitask_loss, row_losses, task_losses)
 
 ROOT = Path(__file__).resolve().parents[1].parent/'shared'/'data'/'dss'
@@ -34,7 +37,7 @@ def records(n):
                 rationale=f'Tom has {i} apples. He buys {i+3} more. ' * (1 + i % 3) + f'So he has {2*i+3} apples.') for i in range(n)]
     return toy, 'synthetic (../shared absent)'
 
-def kinds_for(model, s2s, alpha):
+def kinds_for(model, s2s, alpha, softmax=None):
     "name -> (model, loss function of a (padded, packed) batch pair, autocast)."
     def padded(m):
         return lambda b: multitask_loss(*row_losses(forward_rows(m, b[0], s2s).logits, b[0]['labels'], s2s), b[0]['task'], alpha)[0]
@@ -49,10 +52,13 @@ def kinds_for(model, s2s, alpha):
                 lab = lab[:, :int(lab.ne(-100).sum(1).max())] if s2s else lab[:, :n]
                 (w * m(input_ids=ids.contiguous(), attention_mask=am.contiguous(), labels=lab.contiguous()).loss).backward()
         return f
-    def new(m): return lambda b: multitask_loss(*task_losses(m, b[0] if s2s else b[1], s2s)[:2], b[0]['task'], alpha)[0]
+    draws = iter(range(10**9))
+    def new(m, sm=None):
+        return lambda b: multitask_loss(*task_losses(m, b[0] if s2s else b[1], s2s, columns=sm and sm.draw(next(draws)))[:2], b[0]['task'], alpha)[0]
     ks = dict(padded=(model, padded(model), False), two_pass=(model, two_pass(model), False))
     ks['per_task' if s2s else 'packed'] = (model, new(model), False)
     ks['packed_bf16' if not s2s else 'per_task_bf16'] = (model, new(model), True)
+    if softmax is not None: ks['packed_sampled'], ks['packed_sampled_bf16'] = (model, new(model, softmax), False), (model, new(model, softmax), True)
     lm = add_lora(copy.deepcopy(model))
     ks['lora'] = (lm, new(lm), False)
     if not s2s:
@@ -68,7 +74,8 @@ def bench_student(name, recs, steps, batch_size, alpha, lens):
     enc = list(encode_examples(recs, tok, TaskFormat(s2s, **lens)))
     pad, pack = MultiTaskCollator(tok.pad_token_id, s2s), PackedCollator(tok.pad_token_id)
     batches = [(pad(enc[i:i+batch_size]), None if s2s else pack(enc[i:i+batch_size])) for i in range(0, len(enc) - batch_size + 1, batch_size)]
-    kinds = kinds_for(model, s2s, alpha)
+    softmax = None if s2s else SampledSoftmax(data_vocab(enc, tok), model.get_output_embeddings().weight.shape[0], 4096)
+    kinds = kinds_for(model, s2s, alpha, softmax)
     opts = {k: torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-5) for k, (m, _, _) in kinds.items()}
     for m, _, _ in kinds.values(): m.train()
 
@@ -108,6 +115,7 @@ def bench_student(name, recs, steps, batch_size, alpha, lens):
     padded_tokens = sum(int(b[0]['attention_mask'].numel()) for b in batches[:1])
     res.update(student=name, kind='seq2seq' if s2s else 'causal', parameters=model.num_parameters(), batch_examples=batch_size,
                padding_share_padded=round(1 - int(batches[0][0]['attention_mask'].sum()) / padded_tokens, 3),
+               softmax_columns=None if softmax is None else dict(data=len(softmax.data), drawn=softmax.k, vocabulary=len(softmax.data) + len(softmax.rest)),
                one_pass=pk, one_pass_beats_two_pass=bool(speed(pk, 'two_pass') and speed(pk, 'two_pass') >= 1.0),
                cpu_capability=torch.backends.cpu.get_cpu_capability())
     return res

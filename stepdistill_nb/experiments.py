@@ -48,7 +48,7 @@ def _typed_param(k:str, v:str, default_text:str=None):
         if isinstance(d, str): return v
         raise UsageError(f'-p {k}: {v!r} cannot be read ({e.problem})') from None
     if isinstance(d, str): return x if isinstance(x, str) else v   # "''" is the empty text, 123 the text '123'
-    if isinstance(d, (int, float)) and isinstance(x, str): x = _literal(x) if _literal(x) is not None else x   # 1e-3: YAML reads text
+    if isinstance(d, (int, float)) and isinstance(x, str) and (n := _literal(x)) is not None: x = n   # 1e-3: YAML reads text
     for t, kind in _KINDS:
         if isinstance(d, t):
             ok = isinstance(x, t) and not (t is int and isinstance(x, bool)) or (t is float and isinstance(x, int) and not isinstance(x, bool))

@@ -365,6 +365,17 @@ def test_choice_benchmark_compares_both_paths(tmp_path):
     assert json.loads((tmp_path/'choices.json').read_text())['candidates'] == 15
     assert res['tokens']['shared'] < res['tokens']['rowwise'] and res['max_abs_logprob_diff'] < 1e-3
 
+def test_training_benchmark_times_the_sampled_softmax(tmp_path):
+    "benchmarks/bench_training.py times the sampled softmax beside the full one, on the same batches, and records its columns."
+    spec = importlib.util.spec_from_file_location('bench_training', Path(__file__).resolve().parents[1]/'benchmarks'/'bench_training.py')
+    bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
+    bench.main(['--students', 'tiny-llama', '--steps', '1', '--batch-size', '4', '--out', str(tmp_path/'training.json')])
+    r = json.loads((tmp_path/'training.json').read_text())['results'][0]
+    assert r['packed_sampled']['tokens_per_s'] > 0 and r['packed_sampled']['tokens'] == r['packed']['tokens']
+    cols = r['softmax_columns']
+    assert cols['drawn'] == 4096 and 0 < cols['data'] and cols['data'] + cols['drawn'] < cols['vocabulary'] == 49152
+    assert r['speedup_vs_two_pass']['packed_sampled'] > 0
+
 def test_cli_soup(tmp_path):
     "`stepdistill soup`: the mean of two runs' weights as a new student that `predict` answers with; mismatches refused in one line."
     data = tmp_path/'toy.jsonl'
