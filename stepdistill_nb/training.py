@@ -437,8 +437,6 @@ class SampledSoftmax:
         bias = torch.cat([torch.zeros(len(self.data)), torch.full((self.k,), self.correction)])
         return torch.cat([self.data, others]), bias, len(self.data)
 
-    def __len__(self): return len(self.data) + self.k
-
 def _softmax_columns(model, tok, enc_tr, a, extra_loss):
     "The `SampledSoftmax` of this run, or None (the full softmax)."
     if a.softmax == 'full': return None
