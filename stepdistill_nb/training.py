@@ -429,13 +429,13 @@ class SampledSoftmax:
         self.data, self.rest, self.seed = data, rest.nonzero().squeeze(1), seed
         self.k = min(k, len(self.rest))
         self.correction = math.log(len(self.rest) / self.k) if self.k else 0.0
+        self.bias = torch.cat([torch.zeros(len(data)), torch.full((self.k,), self.correction)])   # the same every step
 
     def draw(self, step:int) -> tuple:
         "`(ids, bias, fixed)` for training step `step` (the same draw for the same step, so a resumed run repeats it)."
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
         others = self.rest[torch.randperm(len(self.rest), generator=g)[:self.k]]
-        bias = torch.cat([torch.zeros(len(self.data)), torch.full((self.k,), self.correction)])
-        return torch.cat([self.data, others]), bias, len(self.data)
+        return torch.cat([self.data, others]), self.bias, len(self.data)
 
 def _softmax_columns(model, tok, enc_tr, a, extra_loss):
     "The `SampledSoftmax` of this run, or None (the full softmax)."

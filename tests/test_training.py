@@ -374,7 +374,6 @@ def test_training_benchmark_times_the_sampled_softmax(tmp_path):
     assert r['packed_sampled']['tokens_per_s'] > 0 and r['packed_sampled']['tokens'] == r['packed']['tokens']
     cols = r['softmax_columns']
     assert cols['drawn'] == 4096 and 0 < cols['data'] and cols['data'] + cols['drawn'] < cols['vocabulary'] == 49152
-    assert r['speedup_vs_two_pass']['packed_sampled'] > 0
 
 def test_cli_soup(tmp_path):
     "`stepdistill soup`: the mean of two runs' weights as a new student that `predict` answers with; mismatches refused in one line."
