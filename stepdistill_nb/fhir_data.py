@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['TRAIN_ONLY', 'LOINC', 'SNOMED', 'CVX', 'RXNORM', 'UCUM', 'ACTCODE', 'VITALS', 'REPORTS', 'CONDITIONS', 'PROCEDURES',
            'ALLERGENS', 'VACCINES', 'MEDICATIONS', 'ENC_CLASSES', 'GIVEN', 'FAMILY', 'TRAIN_GIVEN', 'TRAIN_FAMILY',
-           'CITIES', 'STATES', 'MONTHS', 'PANELS', 'SLOTS', 'NOUNS', 'SORT', 'INCLUDE', 'FRAMES', 'COUNT_FRAMES',
-           'SHORTHAND', 'TYPED_SHARE', 'GLOSSARY', 'held_out', 'train_only', 'Ctx', 'date_phrase', 'Part', 'date_part',
-           'code_part', 'gender', 'person_name', 'address', 'mrn', 'deceased', 'email_missing', 'active_practitioner',
-           'npi', 'vital_value', 'obs_code', 'obs_text', 'category', 'status', 'patient_ref', 'onset_missing',
-           'enc_class', 'enc_length', 'criticality', 'allergy_category', 'allergy_type', 'slot_names', 'held_pair',
-           'slot_params', 'choose_slots', 'result_parts', 'typed', 'draw_parts', 'make_request',
-           'generate_fhir_records', 'training_phrasings', 'to_dataset', 'generate_fhir_dataset', 'held_templates',
-           'held_pairs', 'glossary_records']
+           'CITIES', 'STATES', 'MONTHS', 'UNITLESS_SHARE', 'PANELS', 'SLOTS', 'NOUNS', 'SORT', 'INCLUDE', 'FRAMES',
+           'COUNT_FRAMES', 'SHORTHAND', 'TYPED_SHARE', 'GLOSSARY', 'held_out', 'train_only', 'Ctx', 'date_phrase',
+           'Part', 'date_part', 'code_part', 'gender', 'person_name', 'address', 'mrn', 'deceased', 'email_missing',
+           'active_practitioner', 'npi', 'unitless', 'vital_value', 'obs_code', 'obs_text', 'category', 'status',
+           'patient_ref', 'onset_missing', 'enc_class', 'enc_length', 'criticality', 'allergy_category', 'allergy_type',
+           'slot_names', 'held_pair', 'slot_params', 'choose_slots', 'result_parts', 'typed', 'draw_parts',
+           'make_request', 'generate_fhir_records', 'training_phrasings', 'to_dataset', 'generate_fhir_dataset',
+           'held_templates', 'held_pairs', 'glossary_records']
 
 # %% ../nbs/09_fhir_data.ipynb #a7d07719
 import random, re, uuid, zlib
@@ -272,15 +272,23 @@ def npi(c):
                 f"an NPI lives in system http://hl7.org/fhir/sid/us-npi -> identifier=http://hl7.org/fhir/sid/us-npi|{v}.")
 
 # %% ../nbs/09_fhir_data.ipynb #bc35631f
+UNITLESS_SHARE = 0.3   # the share of training vital-sign thresholds said without their unit
+
+def unitless(c, *key) -> bool:
+    "Training only: whether this threshold is said without its unit (drawn from `key`, not from `c.rng`)."
+    return c.split == 'train' and random.Random(zlib.crc32(repr(key).encode())).random() < UNITLESS_SHARE
+
 def vital_value(c):
     code, names, unit, said_unit, lo, hi, dec = c.rng.choice(VITALS)
     name, v = c.rng.choice(names), round(c.rng.uniform(lo, hi), dec)
     v = int(v) if dec == 0 else v
     rel, pre = c.rng.choice([('above', 'gt'), ('over', 'gt'), ('below', 'lt'), ('under', 'lt'), ('of at least', 'ge'), ('of at most', 'le')])
-    said = c.say('vital', ['a {n} {r} {v} {u}', '{n} {r} {v} {u}', '{n} readings {r} {v} {u}', 'a {n} value {r} {v} {u}'], n=name, r=rel, v=v, u=said_unit)
+    u = '' if unitless(c, code, name, v, rel) else said_unit
+    said = c.say('vital', ['a {n} {r} {v} {u}', '{n} {r} {v} {u}', '{n} readings {r} {v} {u}', 'a {n} value {r} {v} {u}'], n=name, r=rel, v=v, u=u).rstrip()
     q = [('code', f'{LOINC}|{code}'), ('value-quantity', f'{pre}{v}|{UCUM}|{unit}')]
+    unit_why = f"'{rel} {v} {u}' is {pre} {v} in UCUM {unit}" if u else f"'{rel} {v}' is {pre} {v}, and {name} is measured in UCUM {unit}"
     return Part(q, c.say('vital.frame', ['with {x}', 'showing {x}', 'where the patient had {x}'], x=said),
-                f"'{name}' is LOINC {code} -> code={LOINC}|{code}; '{rel} {v} {said_unit}' is {pre} {v} in UCUM {unit} -> value-quantity={pre}{v}|{UCUM}|{unit}.")
+                f"'{name}' is LOINC {code} -> code={LOINC}|{code}; {unit_why} -> value-quantity={pre}{v}|{UCUM}|{unit}.")
 
 # %% ../nbs/09_fhir_data.ipynb #bb10fcc9
 PANELS = [('85354-9', ['blood pressure', 'BP', 'blood pressure panel'])]   # searched by code only (values live in components)
