@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['TRAIN_ONLY', 'LOINC', 'SNOMED', 'CVX', 'RXNORM', 'UCUM', 'ACTCODE', 'VITALS', 'REPORTS', 'CONDITIONS', 'PROCEDURES',
            'ALLERGENS', 'VACCINES', 'MEDICATIONS', 'ENC_CLASSES', 'GIVEN', 'FAMILY', 'TRAIN_GIVEN', 'TRAIN_FAMILY',
-           'CITIES', 'STATES', 'MONTHS', 'UNITLESS_SHARE', 'PANELS', 'SLOTS', 'NOUNS', 'SORT', 'INCLUDE', 'FRAMES',
-           'COUNT_FRAMES', 'SHORTHAND', 'TYPED_SHARE', 'GLOSSARY', 'held_out', 'train_only', 'Ctx', 'date_phrase',
-           'Part', 'date_part', 'code_part', 'gender', 'person_name', 'address', 'mrn', 'deceased', 'email_missing',
-           'active_practitioner', 'npi', 'unitless', 'vital_value', 'obs_code', 'obs_text', 'category', 'status',
-           'patient_ref', 'onset_missing', 'enc_class', 'enc_length', 'criticality', 'allergy_category', 'allergy_type',
-           'slot_names', 'held_pair', 'slot_params', 'choose_slots', 'result_parts', 'typed', 'draw_parts',
-           'make_request', 'generate_fhir_records', 'training_phrasings', 'to_dataset', 'generate_fhir_dataset',
-           'held_templates', 'held_pairs', 'glossary_records']
+           'CITIES', 'STATES', 'MONTHS', 'UNITLESS_SHARE', 'PANELS', 'PANEL_WEIGHT', 'SLOTS', 'NOUNS', 'SORT',
+           'INCLUDE', 'FRAMES', 'COUNT_FRAMES', 'SHORTHAND', 'TYPED_SHARE', 'GLOSSARY', 'held_out', 'train_only', 'Ctx',
+           'date_phrase', 'Part', 'date_part', 'code_part', 'gender', 'person_name', 'address', 'mrn', 'deceased',
+           'email_missing', 'active_practitioner', 'npi', 'unitless', 'vital_value', 'obs_code', 'obs_text', 'category',
+           'status', 'patient_ref', 'onset_missing', 'enc_class', 'enc_length', 'criticality', 'allergy_category',
+           'allergy_type', 'slot_names', 'held_pair', 'slot_params', 'choose_slots', 'result_parts', 'typed',
+           'draw_parts', 'make_request', 'generate_fhir_records', 'training_phrasings', 'to_dataset',
+           'generate_fhir_dataset', 'held_templates', 'held_pairs', 'glossary_records']
 
 # %% ../nbs/09_fhir_data.ipynb #a7d07719
 import random, re, uuid, zlib
@@ -292,10 +292,11 @@ def vital_value(c):
 
 # %% ../nbs/09_fhir_data.ipynb #bb10fcc9
 PANELS = [('85354-9', ['blood pressure', 'BP', 'blood pressure panel'])]   # searched by code only (values live in components)
+PANEL_WEIGHT = 3   # training split: how many times as often as each vital sign `obs_code` draws a panel
 
 # %% ../nbs/09_fhir_data.ipynb #3e430812
 def obs_code(c):
-    code, names, *_ = c.rng.choice(VITALS + PANELS)
+    code, names, *_ = c.rng.choice(VITALS + PANELS * (PANEL_WEIGHT if c.split == 'train' else 1))
     name = c.rng.choice(names)
     said = c.say('obs.said', ['{n}', '{n} (LOINC {code})', 'LOINC {code}'], n=name, code=code)
     return Part([('code', f'{LOINC}|{code}')], c.say('obs.code', ['of {x}', 'for {x}', 'measuring {x}', 'coded {x}'], x=said), f"'{said}' is LOINC {code} ({names[0]}) -> code={LOINC}|{code}.",

@@ -3,6 +3,7 @@
 # and the uniform mean of every step's weights from a share S of the run on (tail averaging, as stochastic weight
 # averaging keeps it). Each average is saved as a student of its own (NAME-ema, NAME-tail) for score_probe.py.
 #   python train_demo_avg.py NAME [D] [S] ['{"other": "train() settings as JSON"}']   (from the repository root)
+#   the JSON's key "data" (the probe's own) trains on another DatasetDict folder, e.g. panel_data.py's
 import json, math, shutil, sys, time
 from pathlib import Path
 import datasets, torch
@@ -12,7 +13,7 @@ name = sys.argv[1]
 decay = float(sys.argv[2]) if len(sys.argv) > 2 else 0.98
 share = float(sys.argv[3]) if len(sys.argv) > 3 else 0.5
 extra = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
-data_dir, run_dir = Path('runs/fhir-demo/data/standard-3200'), Path('runs/probes')/name
+data_dir, run_dir = Path(extra.pop('data', 'runs/fhir-demo/data/standard-3200')), Path('runs/probes')/name
 n_train = len(datasets.load_from_disk(str(data_dir))['train']); steps = math.ceil(n_train / 16)
 
 class Averages(TrainerCallback):
