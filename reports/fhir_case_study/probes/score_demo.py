@@ -30,9 +30,9 @@ rp = [p['label'] for p in st.predict([r for r, _ in readme])]
 out['readme'] = [dict(request=r, gold=g, student=p, equivalent=queries_equivalent(p, g)) for (r, g), p in zip(readme, rp)]
 out['score_s'] = round(time.time() - t0, 1)
 print('readme', [r['equivalent'] for r in out['readme']], rp, flush=True)
+json.dump(out, open(sys.argv[2], 'w'), indent=1)   # before the comparisons, so that a missing baseline loses nothing
 for b in sys.argv[3:]:
     base = json.load(open(b))
     for name in ('test', 'dev', 'hand'):
         print(b, name, paired_comparison('this', out[name]['right'], 'baseline', base[name]['right']))
     print(b, 'dev+test', paired_comparison('this', out['dev']['right'] + out['test']['right'], 'baseline', base['dev']['right'] + base['test']['right']))
-json.dump(out, open(sys.argv[2], 'w'), indent=1)
