@@ -20,7 +20,7 @@ TINY = {
     'fhir_case_study': {'sizes': '[8]', 'n_valid': '10', 'n_test': '4', 'max_steps': '2', 'batch_size': '4', 'teacher': 'smollm2',
                         'teacher_train_n': '2', 'teacher_test_n': '2', 'teacher_max_tokens': '32', 'teacher_free': 'true', 'population': '2', 'latency_n': '2', 'lighter': 'true', 'samples': '2', 'max_rationale_len': '32',
                         'ddk_interval': '1', 'ddk_teacher': 'tiny-llama', 'student': 'tiny-llama',
-                        'phrasing_keys': '3', 'phrasing_samples': '1',
+                        'phrasing_keys': '3', 'phrasing_samples': '1', 'attention_dropout': '0.1',
                         'methods': "['standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1', 'standard+soup2']"},
 }
 NEEDS_DSS = {'paper_reproduction', 'rationale_coverage', 'prompting_cost'}
@@ -52,6 +52,8 @@ def test_experiment_runs_with_tiny_parameters(name, tmp_path):
     assert metrics
     if name == 'fhir_case_study':   # -p lighter true: the best student also timed and scored with int8 and bf16 weights and through llama.cpp
         assert (metrics['average'], metrics['freeze_layers']) == ('none', 0)   # the run's settings are in its record
+        # attention dropout (-p attention_dropout) reaches the training of every causal student, and is recorded with it
+        assert metrics['attention_dropout'] == 0.1 and json.loads((out/'students'/'standard-8'/'stepdistill.json').read_text())['attention_dropout'] == 0.1
         # standard+phrasings: trained on a pool that also uses the teacher's phrasings (3 keys asked here), on the same test split
         assert {r['method'] for r in metrics['results']} == {'standard', 'sbs-teacher', 'sbs-oracle+ddk', 'standard+phrasings', 'standard+seed1', 'standard+soup2'}
         comparisons = [v['comparison'] for v in metrics['verdict']]
